@@ -1,0 +1,40 @@
+// Raw results, per-sample logs and engine logs in S3, under the run they belong to.
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { NotFound } from "./errors.ts";
+
+export const artifactKeys = {
+  attemptPrefix: (runId: string, attempt: number) => `runs/${runId}/attempt-${attempt}/`,
+  results: (runId: string, attempt: number, file = "results.json") => `runs/${runId}/attempt-${attempt}/${file}`,
+  log: (runId: string, attempt: number) => `runs/${runId}/attempt-${attempt}/engine.log`,
+  cache: (runId: string) => `runs/${runId}/cache/`,
+};
+
+export class Artifacts {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  constructor(s3: S3Client, bucket: string) {
+    this.s3 = s3;
+    this.bucket = bucket;
+  }
+
+  uri(key: string) {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  async getText(key: string): Promise<string> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return (await out.Body?.transformToString("utf8")) ?? "";
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === "NoSuchKey") {
+        throw new NotFound(`no object ${this.uri(key)}`);
+      }
+      throw error;
+    }
+  }
+
+  async putText(key: string, body: string | Uint8Array, contentType = "application/json"): Promise<string> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+    return key;
+  }
+}

@@ -1,0 +1,167 @@
+// The local capacity provider: an "instance" is a child process running the engine runner,
+// released by ending it. Same contract as EC2: tagged by run, idempotent by client token.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { CapacityUnavailable } from "../errors.ts";
+import type { CapacityProvider, Instance, InstanceState, LaunchRequest, ManagedInstance } from "./provider.ts";
+
+type LocalInstance = Instance & {
+  runId: string;
+  attempt: number;
+  child: ChildProcess;
+  state: InstanceState["state"];
+  reason?: string;
+  exited: Promise<void>;
+  output: string[];
+};
+
+export type LocalProcessOptions = {
+  /** argv of the engine runner, e.g. [process.execPath, "engine/main.ts"]. */
+  command: string[];
+  /** Environment every instance gets (endpoints, table, bucket, backend); the request adds run and attempt. */
+  env: Record<string, string>;
+  cwd?: string;
+  /** Called with each line the engine prints, for a local log. */
+  onOutput?: (instanceId: string, line: string) => void;
+};
+
+const OUTPUT_LINES_KEPT = 200;
+
+/** Every local instance of this process, whichever provider launched it: what a leak check looks at. */
+const everyInstance = new Set<LocalInstance>();
+
+export class LocalProcessProvider implements CapacityProvider {
+  readonly name = "local";
+
+  /** Instances whose process is still alive, across all providers in this process. */
+  static alive(): ManagedInstance[] {
+    return [...everyInstance].filter((i) => i.state !== "terminated").map(managed);
+  }
+
+  /** End every local instance (the local stack is stopping). */
+  static async releaseEverything(): Promise<void> {
+    await Promise.all([...everyInstance].map((i) => terminate(i, "local stack stopped")));
+  }
+
+  readonly options: LocalProcessOptions;
+  private readonly instances = new Map<string, LocalInstance>();
+  private readonly byToken = new Map<string, string>();
+
+  constructor(options: LocalProcessOptions) {
+    this.options = options;
+  }
+
+  async launch(request: LaunchRequest): Promise<Instance> {
+    const existing = this.byToken.get(request.clientToken);
+    if (existing) return publicView(this.instances.get(existing) as LocalInstance);
+    const candidate = request.candidates[0];
+    if (!candidate) throw new CapacityUnavailable("no instance type to launch");
+    const instanceId = `i-local${randomBytes(6).toString("hex")}`;
+    const [file, ...args] = this.options.command;
+    const child = spawn(file, args, {
+      cwd: this.options.cwd,
+      env: { PATH: process.env.PATH ?? "", ...this.options.env, ...request.engineEnv, INSTANCE_ID: instanceId },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const instance: LocalInstance = {
+      instanceId,
+      instanceType: candidate.instanceType,
+      availabilityZone: "local",
+      market: "local",
+      pricePerHour: 0,
+      launchedAt: new Date().toISOString(),
+      runId: request.runId,
+      attempt: request.attempt,
+      child,
+      state: "running",
+      output: [],
+      exited: new Promise((resolve) => {
+        child.once("exit", (code, signal) => {
+          instance.state = "terminated";
+          instance.reason ??= signal ? `ended by ${signal}` : `engine exited with code ${code}`;
+          resolve();
+        });
+        child.once("error", (error) => {
+          instance.state = "terminated";
+          instance.reason = `engine could not start: ${error.message}`;
+          resolve();
+        });
+      }),
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = "";
+      stream?.setEncoding("utf8");
+      stream?.on("data", (chunk: string) => {
+        const lines = (partial + chunk).split(/\r|\n/);
+        partial = lines.pop() ?? "";
+        for (const line of lines) {
+          if (!line) continue;
+          instance.output.push(line);
+          if (instance.output.length > OUTPUT_LINES_KEPT) instance.output.shift();
+          this.options.onOutput?.(instanceId, line);
+        }
+      });
+    }
+    this.instances.set(instanceId, instance);
+    everyInstance.add(instance);
+    this.byToken.set(request.clientToken, instanceId);
+    return publicView(instance);
+  }
+
+  async describe(instanceIds: string[]): Promise<InstanceState[]> {
+    return instanceIds.map((instanceId) => {
+      const instance = this.instances.get(instanceId);
+      return instance
+        ? { instanceId, state: instance.state, ...(instance.reason ? { reason: instance.reason } : {}) }
+        : { instanceId, state: "unknown", reason: "no such instance" };
+    });
+  }
+
+  async releaseRun(runId: string): Promise<string[]> {
+    const mine = [...this.instances.values()].filter((i) => i.runId === runId);
+    await Promise.all(mine.map((i) => terminate(i, "released by spoteval")));
+    return mine.map((i) => i.instanceId);
+  }
+
+  async listManaged(): Promise<ManagedInstance[]> {
+    return [...this.instances.values()].map(managed);
+  }
+
+  /** Like a Spot reclaim: the instance disappears without its engine finishing. */
+  static async reclaim(instanceId: string): Promise<void> {
+    const instance = [...everyInstance].find((i) => i.instanceId === instanceId);
+    if (instance) await terminate(instance, "Server.SpotInstanceTermination: reclaimed", "SIGKILL");
+  }
+
+  output(instanceId: string): string[] {
+    return [...(this.instances.get(instanceId)?.output ?? [])];
+  }
+}
+
+async function terminate(instance: LocalInstance, reason: string, signal: NodeJS.Signals = "SIGTERM") {
+  if (instance.state === "terminated") return;
+  instance.reason ??= reason;
+  instance.state = "shutting-down";
+  instance.child.kill(signal);
+  const timer = setTimeout(() => instance.child.kill("SIGKILL"), 5000);
+  await instance.exited;
+  clearTimeout(timer);
+}
+
+const managed = (i: LocalInstance): ManagedInstance => ({
+  instanceId: i.instanceId,
+  state: i.state,
+  runId: i.runId,
+  attempt: i.attempt,
+  launchedAt: i.launchedAt,
+  ...(i.reason ? { reason: i.reason } : {}),
+});
+
+const publicView = (i: LocalInstance): Instance => ({
+  instanceId: i.instanceId,
+  instanceType: i.instanceType,
+  availabilityZone: i.availabilityZone,
+  market: i.market,
+  pricePerHour: i.pricePerHour,
+  launchedAt: i.launchedAt,
+});

@@ -1,0 +1,42 @@
+// Where evaluation capacity comes from: EC2 Spot in AWS, child processes on a laptop.
+// Every provider tags what it creates with the run, so release can find all of it.
+
+export type LaunchRequest = {
+  runId: string;
+  attempt: number;
+  /** Same token, same launch: a retried caller never starts a second instance. */
+  clientToken: string;
+  candidates: { instanceType: string; tpDegree: number }[];
+  allowOnDemand: boolean;
+  maxSpotPrice?: number;
+  availabilityZones?: string[];
+  /** What the engine on the instance needs to find its run (never a secret). */
+  engineEnv: Record<string, string>;
+};
+
+export type Instance = {
+  instanceId: string;
+  instanceType: string;
+  availabilityZone: string;
+  market: "spot" | "on-demand" | "local";
+  pricePerHour: number;
+  launchedAt: string;
+};
+
+export type InstanceState = {
+  instanceId: string;
+  state: "pending" | "running" | "shutting-down" | "terminated" | "stopped" | "unknown";
+  /** Why it stopped, when it did: Spot reclaim, engine exit, user shutdown. */
+  reason?: string;
+};
+
+export type ManagedInstance = InstanceState & { runId: string; attempt: number; launchedAt: string };
+
+export interface CapacityProvider {
+  readonly name: string;
+  launch(request: LaunchRequest): Promise<Instance>;
+  describe(instanceIds: string[]): Promise<InstanceState[]>;
+  /** Terminate every instance tagged with the run, wait until they are gone, return their ids. */
+  releaseRun(runId: string): Promise<string[]>;
+  listManaged(): Promise<ManagedInstance[]>;
+}

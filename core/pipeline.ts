@@ -1,0 +1,274 @@
+// The run lifecycle, one function per state machine step. Each is safe to run twice:
+// Step Functions retries a Lambda whose side effect may already have happened.
+import type { Artifacts } from "./artifacts.ts";
+import type { CapacityProvider } from "./capacity/provider.ts";
+import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid } from "./errors.ts";
+import { planRun } from "./planner.ts";
+import { parseResults, uniqueRows } from "./results.ts";
+import type { Attempt, Run, RunStore } from "./run-store.ts";
+import type { Progress, RunStatus } from "./schemas.ts";
+
+export type PipelineSettings = {
+  /** No heartbeat for this long means the engine hangs: the attempt is given up. */
+  stallSeconds: number;
+  /** Bounds of the adaptive wait between CheckEngine polls. */
+  minPollSeconds: number;
+  maxPollSeconds: number;
+};
+
+export type PipelineDeps = {
+  store: RunStore;
+  capacity: CapacityProvider;
+  artifacts: Artifacts;
+  settings: PipelineSettings;
+  now?: () => Date;
+};
+
+const now = (deps: PipelineDeps) => (deps.now ? deps.now() : new Date());
+
+export async function planStep(deps: PipelineDeps, runId: string) {
+  const run = await deps.store.transition(runId, "PLANNING");
+  const plan = run.plan ?? planRun(run.spec);
+  if (!run.plan) await deps.store.updateRun(runId, { plan });
+  return {
+    instanceTypes: plan.candidates.map((c) => c.instanceType),
+    expectedHours: plan.candidates[0]?.expectedHours ?? 0,
+  };
+}
+
+export type Acquired = {
+  attempt: number;
+  instanceId: string;
+  instanceType: string;
+  market: string;
+  waitSeconds: number;
+};
+
+/**
+ * Launch attempt `previousAttempt + 1`. The attempt number comes from the state machine, not the store,
+ * so a retried Lambda asks for the same attempt and reuses the client token: never two launches.
+ */
+export async function acquireStep(deps: PipelineDeps, runId: string, previousAttempt: number): Promise<Acquired> {
+  const n = previousAttempt + 1;
+  const done = await deps.store.getAttempt(runId, n);
+  if (done?.instanceId) {
+    // A retry of a launch that succeeded: report it again, launch nothing.
+    if ((await deps.store.mustGetRun(runId)).status === "ACQUIRING") await deps.store.transition(runId, "RUNNING");
+    return acquired(deps, done);
+  }
+  let run = await deps.store.mustGetRun(runId);
+  if (run.status !== "ACQUIRING") run = await deps.store.transition(runId, "ACQUIRING", { attempts: n });
+  const plan = run.plan ?? planRun(run.spec);
+  let attempt = await deps.store.openAttempt({
+    runId,
+    attempt: n,
+    status: "LAUNCHING",
+    clientToken: `${runId}-${n}-1`,
+    launchTries: 1,
+    startedAt: now(deps).toISOString(),
+  });
+  if (attempt.instanceId) return acquired(deps, attempt);
+
+  try {
+    const instance = await deps.capacity.launch({
+      runId,
+      attempt: n,
+      clientToken: attempt.clientToken,
+      candidates: plan.candidates.map((c) => ({ instanceType: c.instanceType, tpDegree: c.tpDegree })),
+      allowOnDemand: run.spec.capacity.allowOnDemand,
+      ...(run.spec.capacity.maxSpotPrice !== undefined ? { maxSpotPrice: run.spec.capacity.maxSpotPrice } : {}),
+      ...(run.spec.capacity.availabilityZones ? { availabilityZones: run.spec.capacity.availabilityZones } : {}),
+      engineEnv: { RUN_ID: runId, ATTEMPT: String(n) },
+    });
+    await deps.store.updateAttempt(runId, n, ["LAUNCHING"], {
+      instanceId: instance.instanceId,
+      instanceType: instance.instanceType,
+      availabilityZone: instance.availabilityZone,
+      market: instance.market,
+      pricePerHour: instance.pricePerHour,
+      launchedAt: instance.launchedAt,
+    });
+    attempt = (await deps.store.getAttempt(runId, n)) as Attempt;
+  } catch (error) {
+    if (error instanceof CapacityUnavailable) {
+      // That launch definitively found nothing: the next try may use a fresh token.
+      await deps.store.updateAttempt(runId, n, ["LAUNCHING"], {
+        launchTries: attempt.launchTries + 1,
+        clientToken: `${runId}-${n}-${attempt.launchTries + 1}`,
+        endReason: error.message,
+      });
+    }
+    throw error;
+  }
+  await deps.store.transition(runId, "RUNNING");
+  return acquired(deps, attempt);
+}
+
+const acquired = (deps: PipelineDeps, a: Attempt): Acquired => ({
+  attempt: a.attempt,
+  instanceId: a.instanceId as string,
+  instanceType: a.instanceType as string,
+  market: a.market as string,
+  waitSeconds: deps.settings.minPollSeconds,
+});
+
+export type EngineState = "running" | "finished" | "failed" | "interrupted" | "cancelled";
+export type EngineCheck = {
+  state: EngineState;
+  waitSeconds: number;
+  reason?: string;
+  resultsKey?: string;
+  progress?: Progress;
+};
+
+export async function checkEngineStep(deps: PipelineDeps, runId: string, n: number): Promise<EngineCheck> {
+  const wait = deps.settings.minPollSeconds;
+  const run = await deps.store.mustGetRun(runId);
+  if (run.cancelRequested) return { state: "cancelled", waitSeconds: wait, reason: "cancelled by user" };
+  let attempt = await deps.store.getAttempt(runId, n);
+  if (!attempt?.instanceId) throw new NotFound(`run ${runId} has no attempt ${n} with an instance`);
+  const fromAttempt = engineReported(attempt, wait);
+  if (fromAttempt) return fromAttempt;
+
+  const [instance] = await deps.capacity.describe([attempt.instanceId]);
+  if (!instance || ["terminated", "shutting-down", "stopped", "unknown"].includes(instance.state)) {
+    // The engine may have finished and shut its instance down between the two reads.
+    attempt = (await deps.store.getAttempt(runId, n)) as Attempt;
+    return (
+      engineReported(attempt, wait) ?? {
+        state: "interrupted",
+        waitSeconds: wait,
+        reason: `instance ${attempt.instanceId} is ${instance?.state ?? "gone"}${instance?.reason ? `: ${instance.reason}` : ""}`,
+      }
+    );
+  }
+  const t = now(deps).getTime();
+  if (run.deadline && t > Date.parse(run.deadline)) {
+    return { state: "failed", waitSeconds: wait, reason: `run deadline ${run.deadline} passed` };
+  }
+  const lastSign = Date.parse(attempt.heartbeatAt ?? attempt.launchedAt ?? attempt.startedAt);
+  if (t - lastSign > deps.settings.stallSeconds * 1000) {
+    return {
+      state: "interrupted",
+      waitSeconds: wait,
+      reason: `engine stalled: no heartbeat for ${Math.round((t - lastSign) / 1000)} s`,
+    };
+  }
+  return {
+    state: "running",
+    waitSeconds: pollDelay(deps.settings, attempt.progress),
+    ...(attempt.progress ? { progress: attempt.progress } : {}),
+  };
+}
+
+function engineReported(attempt: Attempt, wait: number): EngineCheck | undefined {
+  if (attempt.status === "FINISHED" && attempt.resultsKey) {
+    return { state: "finished", waitSeconds: wait, resultsKey: attempt.resultsKey };
+  }
+  if (attempt.status === "FAILED") {
+    return { state: "failed", waitSeconds: wait, reason: attempt.endReason ?? "engine failed" };
+  }
+  if (attempt.status === "INTERRUPTED") {
+    return { state: "interrupted", waitSeconds: wait, reason: attempt.endReason ?? "Spot interruption notice" };
+  }
+  return undefined;
+}
+
+/**
+ * The wait before the next poll: short while booting and near the end, long in the middle,
+ * so an 8-hour evaluation costs a few dozen transitions, not one every 30 seconds.
+ */
+export function pollDelay(settings: PipelineSettings, progress?: Progress): number {
+  const { minPollSeconds: min, maxPollSeconds: max } = settings;
+  if (!progress || progress.phase !== "evaluate" || progress.etaSeconds === undefined) return min;
+  return Math.round(Math.min(max, Math.max(min, progress.etaSeconds / 4)));
+}
+
+export type ReleaseOutcome = "interrupted" | "finished" | "failed" | "cancelled";
+
+/** Terminate everything the run holds, close its open attempts, and price them. */
+export async function releaseStep(deps: PipelineDeps, runId: string, outcome: ReleaseOutcome, reason?: string) {
+  const terminated = await deps.capacity.releaseRun(runId);
+  const ended = now(deps);
+  const endStatus = outcome === "interrupted" ? "INTERRUPTED" : "RELEASED";
+  for (const attempt of await deps.store.listAttempts(runId)) {
+    if (attempt.endedAt) continue;
+    const hours = attempt.launchedAt ? (ended.getTime() - Date.parse(attempt.launchedAt)) / 3_600_000 : 0;
+    await deps.store.updateAttempt(
+      runId,
+      attempt.attempt,
+      ["LAUNCHING", "RUNNING", "FINISHED", "FAILED", "INTERRUPTED"],
+      {
+        ...(["LAUNCHING", "RUNNING"].includes(attempt.status) ? { status: endStatus } : {}),
+        endedAt: ended.toISOString(),
+        endReason: attempt.endReason ?? reason ?? outcome,
+        costUsd: round((attempt.pricePerHour ?? 0) * Math.max(0, hours), 6),
+      },
+    );
+  }
+  if (outcome === "interrupted") {
+    const run = await deps.store.mustGetRun(runId);
+    if (run.status === "RUNNING" || run.status === "ACQUIRING") await deps.store.transition(runId, "INTERRUPTED");
+  }
+  return { terminated };
+}
+
+export async function recordMetricsStep(deps: PipelineDeps, runId: string, resultsKey: string) {
+  const run = await deps.store.transition(runId, "RECORDING", { resultsKey });
+  let text: string;
+  try {
+    text = await deps.artifacts.getText(resultsKey);
+  } catch (error) {
+    if (error instanceof NotFound) throw new EngineFailed(`the engine reported results at ${resultsKey}, but there are none`);
+    throw error;
+  }
+  const file = parseResults(text);
+  const rows = uniqueRows(file);
+  if (!rows.length) throw new ResultsInvalid(`results file ${resultsKey} has no metrics`);
+  const written = await deps.store.putMetrics(runId, run.spec.model.id, rows);
+  if (file.spoteval?.simulated) await deps.store.updateRun(runId, { simulated: true });
+  return { metrics: written, simulated: Boolean(file.spoteval?.simulated) };
+}
+
+export type FinishOutcome = "SUCCEEDED" | "FAILED" | "CANCELLED";
+
+/** Record the final state, why, and what the run cost (the sum over its attempts). */
+export async function finishStep(
+  deps: PipelineDeps,
+  runId: string,
+  outcome: FinishOutcome,
+  error?: { Error?: string; Cause?: string },
+): Promise<{ status: RunStatus; reason: string }> {
+  const attempts = await deps.store.listAttempts(runId);
+  const costUsd = round(
+    attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0),
+    6,
+  );
+  const failure = error ? describeFailure(error) : undefined;
+  const reason =
+    outcome === "SUCCEEDED"
+      ? "evaluation finished and metrics recorded"
+      : outcome === "CANCELLED"
+        ? "cancelled by user"
+        : (failure?.message ?? "failed");
+  const run: Run = await deps.store.transition(runId, outcome, {
+    reason,
+    costUsd,
+    ...(failure ? { error: failure } : {}),
+  });
+  return { status: run.status, reason: run.reason ?? reason };
+}
+
+/** Step Functions passes a Lambda error's Cause as a JSON string in AWS, as plain text locally. */
+function describeFailure(error: { Error?: string; Cause?: string }) {
+  let message = error.Cause ?? "";
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: string };
+    if (parsed.errorMessage) message = parsed.errorMessage;
+  } catch {
+    // plain text cause
+  }
+  return { name: error.Error ?? "Error", message: message || (error.Error ?? "failed") };
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -1,0 +1,57 @@
+// Accepting an evaluation: validate what can be known now (does the model fit anything?),
+// record the run, start its execution. Idempotent by key, so a retried request starts nothing new.
+import { createHash } from "node:crypto";
+import { newRunId } from "./ids.ts";
+import { planRun } from "./planner.ts";
+import type { Run, RunStore } from "./run-store.ts";
+import { type EvaluationRequest, toRunSpec } from "./schemas.ts";
+import type { z } from "zod";
+
+/** Starts the state machine execution named `name`; Step Functions itself dedups by name. */
+export type StartExecution = (name: string, input: ExecutionInput) => Promise<string>;
+
+/** The state machine's input: only ids and limits; the spec stays in DynamoDB (no secrets in history). */
+export type ExecutionInput = { runId: string; maxAttempts: number; capacity: { attempt: number } };
+
+export type SubmitDeps = {
+  store: RunStore;
+  startExecution: StartExecution;
+  maxAttempts: number;
+  maxRunHours: number;
+};
+
+export async function submitEvaluation(
+  deps: SubmitDeps,
+  request: z.output<typeof EvaluationRequest>,
+  idempotencyKey?: string,
+): Promise<{ run: Run; created: boolean }> {
+  const spec = toRunSpec(request);
+  const plan = planRun(spec); // a model that fits nothing is a 4xx now, not a failed run later
+  const createdAt = new Date();
+  const candidate: Run = {
+    runId: newRunId(createdAt.getTime()),
+    status: "QUEUED",
+    version: 1,
+    spec,
+    plan,
+    createdAt: createdAt.toISOString(),
+    updatedAt: createdAt.toISOString(),
+    attempts: 0,
+    deadline: new Date(createdAt.getTime() + deps.maxRunHours * 3_600_000).toISOString(),
+  };
+  const run = await deps.store.createRun(
+    candidate,
+    idempotencyKey ? { key: idempotencyKey, bodyHash: hashOf(spec), ttlSeconds: 24 * 3600 } : undefined,
+  );
+  const created = run.runId === candidate.runId;
+  if (run.executionArn) return { run, created };
+  // New, or accepted earlier but its execution never started (the request died in between).
+  const executionArn = await deps.startExecution(run.runId, {
+    runId: run.runId,
+    maxAttempts: deps.maxAttempts,
+    capacity: { attempt: 0 },
+  });
+  return { run: await deps.store.updateRun(run.runId, { executionArn }), created };
+}
+
+export const hashOf = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
