@@ -1,0 +1,101 @@
+// The short, visible middleware chains every handler is built from.
+import middy, { type MiddlewareObj } from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { type ZodType, z } from "zod";
+import { type Access, authorize } from "../core/auth.ts";
+import { InvalidRequest, SpotevalError } from "../core/errors.ts";
+import { apiKeys } from "./runtime.ts";
+
+// ---- Step Functions tasks: parse the input, throw on failure (Step Functions matches the error name) ----
+
+export function task<S extends ZodType, R>(schema: S, fn: (input: z.output<S>) => Promise<R>) {
+  return middy<unknown, R>().handler(async (event: unknown) => {
+    const parsed = schema.safeParse(event);
+    if (!parsed.success) throw new InvalidRequest(`bad task input: ${z.prettifyError(parsed.error)}`);
+    return fn(parsed.data);
+  });
+}
+
+// ---- HTTP routes ----
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+export type Request<B, P, Q> = { body: B; path: P; query: Q; headers: Record<string, string | undefined>; access: Access };
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+export function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}): HttpResult {
+  return {
+    statusCode: status,
+    headers: { "content-type": "application/problem+json" },
+    body: JSON.stringify({ type: "about:blank", title, status, detail, ...extra }),
+  };
+}
+
+/** One error handler for every route: typed errors below 500 become problem+json; nothing internal leaks. */
+const problemJson = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
+  onError: async (request) => {
+    const error = request.error;
+    if (error instanceof SpotevalError && error.statusCode < 500) {
+      request.response = problem(
+        error.statusCode,
+        error.name,
+        error.message,
+        error.details !== undefined ? { errors: error.details } : {},
+      );
+      return;
+    }
+    console.error(JSON.stringify({ level: "ERROR", message: "unhandled error", error: String(error) }));
+    request.response = problem(500, "InternalError", "the request failed; it has been logged");
+  },
+});
+
+function parse<S extends ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new InvalidRequest(
+      `invalid ${where}: ${parsed.error.issues.map((i) => `${[where, ...i.path].join(".")}: ${i.message}`).join("; ")}`,
+      parsed.error.issues.map((i) => ({ path: [where, ...i.path].join("."), message: i.message, code: i.code })),
+    );
+  }
+  return parsed.data;
+}
+
+function readBody(event: APIGatewayProxyEventV2): unknown {
+  if (!event.body) return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new InvalidRequest(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+  const type = event.headers?.["content-type"] ?? "";
+  if (!/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new InvalidRequest("send the body as JSON with 'Content-Type: application/json'");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidRequest(`the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function route<B extends ZodType, P extends ZodType, Q extends ZodType>(
+  spec: { access: Access; body?: B; path?: P; query?: Q },
+  fn: (request: Request<z.output<B>, z.output<P>, z.output<Q>>, context: Context) => Promise<HttpResult>,
+) {
+  return middy<APIGatewayProxyEventV2, HttpResult>()
+    .use(problemJson())
+    .handler(async (event, context) => {
+      const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const access = authorize(headers.authorization, apiKeys(), spec.access);
+      const body = spec.body ? parse(spec.body, readBody({ ...event, headers }), "body") : undefined;
+      const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;
+      const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, "query") : undefined;
+      return fn(
+        { body: body as z.output<B>, path: path as z.output<P>, query: query as z.output<Q>, headers, access },
+        context,
+      );
+    });
+}
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body),
+});

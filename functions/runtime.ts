@@ -1,0 +1,95 @@
+// Configuration, read and validated once at cold start, and the dependencies built from it.
+// The same handlers run in AWS and locally: only these variables differ.
+import { awsClients } from "../core/aws.ts";
+import { Artifacts } from "../core/artifacts.ts";
+import { parseKeyHashes } from "../core/auth.ts";
+import { LocalProcessProvider } from "../core/capacity/local-process.ts";
+import type { CapacityProvider } from "../core/capacity/provider.ts";
+import type { PipelineDeps } from "../core/pipeline.ts";
+import { RunStore } from "../core/run-store.ts";
+import type { SubmitDeps } from "../core/submit.ts";
+import { StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { z } from "zod";
+
+const Env = z.object({
+  SPOTEVAL_TABLE: z.string().min(1),
+  SPOTEVAL_BUCKET: z.string().min(1),
+  STATE_MACHINE_ARN: z.string().min(1).optional(),
+  CAPACITY_PROVIDER: z.enum(["local", "ec2"]).default("ec2"),
+  /** JSON argv of the engine for the local provider, e.g. ["node","engine/main.ts"]. */
+  LOCAL_ENGINE_COMMAND: z.string().optional(),
+  ENGINE_BACKEND: z.enum(["simulated", "neuronx", "hf"]).default("neuronx"),
+  API_KEY_HASHES: z.string().default(""),
+  POLL_MIN_SECONDS: z.coerce.number().positive().default(30),
+  POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
+  STALL_SECONDS: z.coerce.number().positive().default(900),
+  MAX_ATTEMPTS: z.coerce.number().int().positive().default(4),
+  MAX_RUN_HOURS: z.coerce.number().positive().default(24),
+});
+export type Env = z.infer<typeof Env>;
+
+let env: Env | undefined;
+export function config(): Env {
+  if (!env) {
+    const parsed = Env.safeParse(process.env);
+    if (!parsed.success) {
+      const names = parsed.error.issues.map((i) => i.path.join(".")).join(", ");
+      throw new Error(`spoteval is misconfigured; check the environment variables: ${names}`);
+    }
+    env = parsed.data;
+  }
+  return env;
+}
+
+/** Variables the engine on a local "instance" needs to reach the same table, bucket and endpoints. */
+const passedToLocalEngine = /^(AWS_|SPOTEVAL_TABLE$|SPOTEVAL_BUCKET$|ENGINE_|SIMULATED_|NODE_)/;
+
+let capacity: CapacityProvider | undefined;
+function capacityProvider(): CapacityProvider {
+  if (capacity) return capacity;
+  const c = config();
+  if (c.CAPACITY_PROVIDER === "local") {
+    const command = z.array(z.string()).min(1).parse(JSON.parse(c.LOCAL_ENGINE_COMMAND ?? "null"));
+    const engineEnv = Object.fromEntries(
+      Object.entries(process.env).filter(([k, v]) => passedToLocalEngine.test(k) && v !== undefined),
+    ) as Record<string, string>;
+    capacity = new LocalProcessProvider({ command, env: engineEnv });
+  } else {
+    throw new Error("CAPACITY_PROVIDER=ec2 is not available in this build yet; use CAPACITY_PROVIDER=local");
+  }
+  return capacity;
+}
+
+let store: RunStore | undefined;
+export const runStore = () => {
+  store ??= new RunStore(awsClients.dynamo(), config().SPOTEVAL_TABLE);
+  return store;
+};
+
+export const pipelineDeps = (): PipelineDeps => {
+  const c = config();
+  return {
+    store: runStore(),
+    capacity: capacityProvider(),
+    artifacts: new Artifacts(awsClients.s3(), c.SPOTEVAL_BUCKET),
+    settings: { stallSeconds: c.STALL_SECONDS, minPollSeconds: c.POLL_MIN_SECONDS, maxPollSeconds: c.POLL_MAX_SECONDS },
+  };
+};
+
+export const submitDeps = (): SubmitDeps => {
+  const c = config();
+  return {
+    store: runStore(),
+    maxAttempts: c.MAX_ATTEMPTS,
+    maxRunHours: c.MAX_RUN_HOURS,
+    startExecution: async (name, input) => {
+      if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
+      const out = await awsClients
+        .sfn()
+        .send(new StartExecutionCommand({ stateMachineArn: c.STATE_MACHINE_ARN, name, input: JSON.stringify(input) }));
+      return out.executionArn as string;
+    },
+  };
+};
+
+export const apiKeys = () => parseKeyHashes(config().API_KEY_HASHES);

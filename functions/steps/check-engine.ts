@@ -1,0 +1,10 @@
+// CheckEngine: heartbeat, progress and instance state -> running, finished, failed, interrupted, cancelled.
+import { z } from "zod";
+import { checkEngineStep } from "../../core/pipeline.ts";
+import { runId } from "../../core/schemas.ts";
+import { task } from "../middleware.ts";
+import { pipelineDeps } from "../runtime.ts";
+
+export const createHandler = (deps = pipelineDeps) =>
+  task(z.object({ runId, attempt: z.int().min(1) }), (input) => checkEngineStep(deps(), input.runId, input.attempt));
+export const handler = createHandler();

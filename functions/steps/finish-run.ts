@@ -1,0 +1,17 @@
+// Finish: record SUCCEEDED, FAILED (with why) or CANCELLED, and the run's cost.
+import { z } from "zod";
+import { finishStep } from "../../core/pipeline.ts";
+import { runId } from "../../core/schemas.ts";
+import { task } from "../middleware.ts";
+import { pipelineDeps } from "../runtime.ts";
+
+export const createHandler = (deps = pipelineDeps) =>
+  task(
+    z.object({
+      runId,
+      outcome: z.enum(["SUCCEEDED", "FAILED", "CANCELLED"]),
+      error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+    }),
+    (input) => finishStep(deps(), input.runId, input.outcome, input.error),
+  );
+export const handler = createHandler();

@@ -1,0 +1,12 @@
+// RecordMetrics: the results file in S3 -> one metric item per task, metric and filter.
+import { z } from "zod";
+import { recordMetricsStep } from "../../core/pipeline.ts";
+import { runId } from "../../core/schemas.ts";
+import { task } from "../middleware.ts";
+import { pipelineDeps } from "../runtime.ts";
+
+export const createHandler = (deps = pipelineDeps) =>
+  task(z.object({ runId, resultsKey: z.string().regex(/^runs\/[0-9a-z]{26}\/[\w./-]+$/) }), (input) =>
+    recordMetricsStep(deps(), input.runId, input.resultsKey),
+  );
+export const handler = createHandler();

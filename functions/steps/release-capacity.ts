@@ -1,0 +1,17 @@
+// ReleaseCapacity: terminate everything the run holds, on every path (success, failure, interruption, cancel).
+import { z } from "zod";
+import { releaseStep } from "../../core/pipeline.ts";
+import { runId } from "../../core/schemas.ts";
+import { task } from "../middleware.ts";
+import { pipelineDeps } from "../runtime.ts";
+
+export const createHandler = (deps = pipelineDeps) =>
+  task(
+    z.object({
+      runId,
+      outcome: z.enum(["interrupted", "finished", "failed", "cancelled"]),
+      reason: z.string().max(4096).optional(),
+    }),
+    (input) => releaseStep(deps(), input.runId, input.outcome, input.reason),
+  );
+export const handler = createHandler();
