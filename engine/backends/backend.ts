@@ -1,0 +1,25 @@
+// A harness backend runs the evaluation for a run spec and leaves an lm-eval results file behind.
+import type { Progress, RunSpec } from "../../core/schemas.ts";
+
+export type BackendContext = {
+  spec: RunSpec;
+  runId: string;
+  attempt: number;
+  /** Where the harness writes (its --output_path). */
+  outputDir: string;
+  onProgress: (progress: Progress) => void;
+  log: (line: string) => void;
+  signal: AbortSignal;
+};
+
+export type BackendResult = {
+  /** The results file and per-sample logs, paths inside outputDir. */
+  resultsFile: string;
+  sampleFiles: string[];
+  simulated: boolean;
+};
+
+export interface Backend {
+  readonly name: string;
+  run(context: BackendContext): Promise<BackendResult>;
+}
