@@ -1,0 +1,27 @@
+// A one-line progress bar for a run, as the terminal shows it while the run moves through the pipeline.
+type RunView = {
+  status: string;
+  phase?: string;
+  progress?: { phase: string; task?: string; done: number; total: number; etaSeconds?: number };
+  attempts?: { attempt: number }[];
+};
+
+const WIDTH = 30;
+
+export function progressLine(run: RunView): string {
+  const p = run.progress;
+  const fraction = p && p.total > 0 ? p.done / p.total : run.status === "SUCCEEDED" ? 1 : 0;
+  const filled = Math.round(fraction * WIDTH);
+  const bar = `${"█".repeat(filled)}${"░".repeat(WIDTH - filled)}`;
+  const attempt = run.attempts?.length ? ` attempt ${run.attempts.length}` : "";
+  const phase = p?.phase ?? run.phase ?? "";
+  const counts = p && p.total > 0 ? ` ${p.done}/${p.total}` : "";
+  const eta = p?.etaSeconds !== undefined && p.phase === "evaluate" ? ` eta ${formatSeconds(p.etaSeconds)}` : "";
+  const task = p?.task ? ` ${p.task}` : "";
+  return `${run.status.padEnd(11)} ${bar} ${String(Math.floor(fraction * 100)).padStart(3)}%${attempt} ${phase}${task}${counts}${eta}`.trimEnd();
+}
+
+export function formatSeconds(s: number): string {
+  const m = Math.floor(s / 60);
+  return m ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
+}

@@ -1,0 +1,54 @@
+// Reads serverless.yml, the one source of truth for functions, routes, the table and the bucket,
+// so the local stack serves exactly what the deployment declares.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { z } from "zod";
+
+const FunctionDef = z.object({
+  handler: z.string().regex(/^[\w/-]+\.\w+$/),
+  events: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+const Config = z.object({
+  service: z.string(),
+  functions: z.record(z.string(), FunctionDef),
+  resources: z.object({ Resources: z.record(z.string(), z.object({ Type: z.string(), Properties: z.unknown() })) }),
+});
+
+export type Route = { method: string; path: string; functionName: string };
+export type TableDefinition = {
+  AttributeDefinitions: { AttributeName: string; AttributeType: string }[];
+  KeySchema: { AttributeName: string; KeyType: string }[];
+  GlobalSecondaryIndexes?: { IndexName: string; KeySchema: { AttributeName: string; KeyType: string }[]; Projection: unknown }[];
+};
+
+export type ServerlessConfig = {
+  root: string;
+  service: string;
+  functions: Record<string, { handler: string; module: string; exportName: string }>;
+  routes: Route[];
+  table: TableDefinition;
+};
+
+export function readServerlessConfig(root: string): ServerlessConfig {
+  const raw = Config.parse(parse(readFileSync(join(root, "serverless.yml"), "utf8")));
+  const functions: ServerlessConfig["functions"] = {};
+  const routes: Route[] = [];
+  for (const [name, fn] of Object.entries(raw.functions)) {
+    const dot = fn.handler.lastIndexOf(".");
+    functions[name] = { handler: fn.handler, module: join(root, `${fn.handler.slice(0, dot)}.ts`), exportName: fn.handler.slice(dot + 1) };
+    for (const event of fn.events ?? []) {
+      const http = event.httpApi as { method: string; path: string } | undefined;
+      if (http) routes.push({ method: http.method.toUpperCase(), path: http.path, functionName: name });
+    }
+  }
+  const tables = Object.values(raw.resources.Resources).filter((r) => r.Type === "AWS::DynamoDB::Table");
+  if (tables.length !== 1) throw new Error("serverless.yml must declare exactly one DynamoDB table");
+  return { root, service: raw.service, functions, routes, table: tables[0].Properties as TableDefinition };
+}
+
+/** Which serverless function a state machine Resource placeholder names: ${PlanFunctionArn} -> plan. */
+export function functionForResource(resource: string): string | undefined {
+  const match = /^\$\{([A-Z][A-Za-z0-9]*)FunctionArn\}$/.exec(resource);
+  return match ? match[1][0].toLowerCase() + match[1].slice(1) : undefined;
+}

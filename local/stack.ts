@@ -1,0 +1,151 @@
+// The embedded stack: DynamoDB (dynalite), S3 (s3rver), Step Functions (aws-local-stepfunctions behind
+// its JSON API), the HTTP API and the local capacity provider, all on 127.0.0.1, all from serverless.yml.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import type { StateMachineDefinition } from "aws-local-stepfunctions";
+import dynalite from "dynalite";
+import S3rver from "s3rver";
+import { hashKey, newApiKey } from "../core/auth.ts";
+import { LocalProcessProvider } from "../core/capacity/local-process.ts";
+import { type HttpHandler, LocalGateway, lambdaContext } from "./gateway.ts";
+import { functionForResource, readServerlessConfig } from "./serverless-config.ts";
+import { LocalStepFunctions, type TaskHandler } from "./stepfunctions.ts";
+
+export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const DEFAULT_PORT = 4510;
+
+export type StackOptions = {
+  /** First of four ports (API, DynamoDB, S3, Step Functions); 0 picks free ones. */
+  port?: number;
+  apiKey?: string;
+  /** Seconds the simulated engine takes for the whole evaluation. */
+  simulatedSeconds?: number;
+  /** Extra environment for handlers and engines (e.g. SIMULATED_FAULT, STALL_SECONDS). */
+  env?: Record<string, string>;
+  /** Milliseconds a Wait / Retry waits locally instead of its seconds (undefined: as written). */
+  waitMs?: number;
+  retryMs?: number;
+  /** Replace the handler of a serverless function (tests wrap capacity faults this way). */
+  handlers?: Record<string, TaskHandler>;
+};
+
+export type Stack = {
+  urls: { API: string; DynamoDB: string; S3: string; StepFunctions: string };
+  apiKey: string;
+  stateMachineArn: string;
+  bucket: string;
+  table: string;
+  stepFunctions: LocalStepFunctions;
+  stop: () => Promise<void>;
+};
+
+const listen = (server: Server, port: number) =>
+  new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const base = options.port ?? DEFAULT_PORT;
+  const at = (offset: number) => (base === 0 ? 0 : base + offset);
+  const config = readServerlessConfig(projectRoot);
+  const table = `${config.service}-local`;
+  const bucket = `${config.service}-local-artifacts`;
+  const apiKey = options.apiKey ?? newApiKey();
+
+  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+  const dynamoUrl = `http://127.0.0.1:${await listen(dynamo, at(1))}`;
+  const s3Dir = await mkdtemp(join(tmpdir(), "spoteval-s3-"));
+  const s3 = new S3rver({ address: "127.0.0.1", port: at(2), silent: true, directory: s3Dir, resetOnClose: true });
+  const s3Address = await s3.run();
+  const s3Url = `http://127.0.0.1:${s3Address.port}`;
+
+  const stepFunctions = new LocalStepFunctions();
+  const sfnUrl = await stepFunctions.listen(at(3));
+  const stateMachineName = `${config.service}-local-evaluation`;
+  const stateMachineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${stateMachineName}`;
+
+  // Handlers and engines read configuration from the environment, as Lambda functions do in AWS.
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "S3RVER", // the one key pair s3rver accepts; dynalite takes any
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
+    AWS_ENDPOINT_URL_S3: s3Url,
+    AWS_ENDPOINT_URL_SFN: sfnUrl,
+    SPOTEVAL_TABLE: table,
+    SPOTEVAL_BUCKET: bucket,
+    STATE_MACHINE_ARN: stateMachineArn,
+    CAPACITY_PROVIDER: "local",
+    LOCAL_ENGINE_COMMAND: JSON.stringify([process.execPath, join(projectRoot, "engine/main.ts")]),
+    ENGINE_BACKEND: "simulated",
+    ENGINE_HEARTBEAT_SECONDS: "0.5",
+    SIMULATED_SECONDS: String(options.simulatedSeconds ?? 8),
+    API_KEY_HASHES: `${hashKey(apiKey)}:rw`,
+    POLL_MIN_SECONDS: "1",
+    POLL_MAX_SECONDS: "2",
+    STALL_SECONDS: "30",
+    MAX_ATTEMPTS: "3",
+    ...options.env,
+  });
+
+  const client = { region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } };
+  const ddb = new DynamoDBClient({ ...client, endpoint: dynamoUrl });
+  await ddb.send(new CreateTableCommand({ TableName: table, BillingMode: "PAY_PER_REQUEST", ...(config.table as object) } as never));
+  await waitUntilTableExists({ client: ddb, maxWaitTime: 20, minDelay: 1, maxDelay: 1 }, { TableName: table });
+  ddb.destroy();
+  const s3Client = new S3Client({ ...client, endpoint: s3Url, forcePathStyle: true });
+  await s3Client.send(new CreateBucketCommand({ Bucket: bucket }));
+  s3Client.destroy();
+
+  const modules: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(config.functions)) {
+    const mod = (await import(fn.module)) as Record<string, unknown>;
+    modules[name] = mod[fn.exportName];
+    if (typeof modules[name] !== "function") throw new Error(`${fn.handler} does not export a handler`);
+  }
+  const taskHandlers: Record<string, TaskHandler> = {};
+  for (const [name, handler] of Object.entries(modules)) {
+    taskHandlers[name] =
+      options.handlers?.[name] ?? ((input) => (handler as (e: unknown, c: unknown) => Promise<unknown>)(input, lambdaContext(name)));
+  }
+  const definition = JSON.parse(await readFile(join(projectRoot, "statemachine/evaluation.asl.json"), "utf8")) as StateMachineDefinition;
+  stepFunctions.register({
+    name: stateMachineName,
+    definition,
+    handlers: taskHandlers,
+    functionForResource,
+    ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+    ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
+  });
+
+  const gateway = new LocalGateway(
+    config.routes.map((route) => ({ route, handler: modules[route.functionName] as HttpHandler })),
+  );
+  const apiUrl = await gateway.listen(at(0));
+
+  return {
+    urls: { API: apiUrl, DynamoDB: dynamoUrl, S3: s3Url, StepFunctions: sfnUrl },
+    apiKey,
+    stateMachineArn,
+    bucket,
+    table,
+    stepFunctions,
+    stop: async () => {
+      await gateway.close();
+      await stepFunctions.close();
+      await LocalProcessProvider.releaseEverything();
+      await s3.close();
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await rm(s3Dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,306 @@
+// Step Functions on a laptop: aws-local-stepfunctions runs the real ASL file, each Task mapped to the
+// handler serverless.yml names for it, behind the Step Functions JSON API (so @aws-sdk/client-sfn and
+// `aws stepfunctions --endpoint-url` work unchanged).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { type RunOptions, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+
+type Overrides = NonNullable<RunOptions["overrides"]>;
+type LocalHandler = NonNullable<Overrides["taskResourceLocalHandlers"]>[string];
+/** The event log entries aws-local-stepfunctions yields (its type is not exported). */
+type EventLog = {
+  type: string;
+  timestamp: number;
+  input?: unknown;
+  output?: unknown;
+  Error?: string;
+  Cause?: unknown;
+  state: { name: string; type: string; input: unknown; output?: unknown };
+  retry: { attempt: number };
+};
+
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+
+export type LocalStateMachineOptions = {
+  name: string;
+  definition: StateMachineDefinition;
+  /** Handler per serverless function name; Tasks reach them through their Resource placeholder. */
+  handlers: Record<string, TaskHandler>;
+  functionForResource: (resource: string) => string | undefined;
+  /** Milliseconds every Wait state waits instead of its Seconds (tests use 0 or a few ms). */
+  waitMs?: number;
+  /** Milliseconds every Retry waits instead of its interval. */
+  retryMs?: number;
+};
+
+type HistoryEvent = { id: number; previousEventId: number; timestamp: number; type: string; [detail: string]: unknown };
+
+export type LocalExecution = {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  startDate: number;
+  stopDate?: number;
+  history: HistoryEvent[];
+  abort: () => void;
+  done: Promise<void>;
+};
+
+class ServiceError extends Error {
+  readonly type: string;
+  readonly status: number;
+  constructor(type: string, message: string, status = 400) {
+    super(message);
+    this.type = type;
+    this.status = status;
+  }
+}
+
+const REGION = "us-east-1";
+const ACCOUNT = "000000000000";
+
+export class LocalStepFunctions {
+  readonly machines = new Map<string, { options: LocalStateMachineOptions; machine: StateMachine; created: number }>();
+  readonly executions = new Map<string, LocalExecution>();
+  private server?: Server;
+
+  register(options: LocalStateMachineOptions): string {
+    const overrides = this.taskHandlers(options);
+    void overrides; // validated eagerly: every Task must map to a handler
+    // Placeholders become Lambda ARNs, as the deployment substitutes them; Tasks run the local handlers.
+    const definition = JSON.parse(JSON.stringify(options.definition), (_key, value) => {
+      const fn = typeof value === "string" ? options.functionForResource(value) : undefined;
+      return fn ? `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${options.name}-${fn}` : value;
+    }) as StateMachineDefinition;
+    const machine = new StateMachine(definition);
+    const arn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${options.name}`;
+    this.machines.set(arn, { options, machine, created: Date.now() / 1000 });
+    return arn;
+  }
+
+  private taskHandlers(options: LocalStateMachineOptions) {
+    const handlers: Record<string, LocalHandler> = {};
+    const waits: Record<string, number> = {};
+    const retries: Record<string, number> = {};
+    for (const [stateName, state] of Object.entries(options.definition.States)) {
+      if (state.Type === "Wait" && options.waitMs !== undefined) waits[stateName] = options.waitMs;
+      if ("Retry" in state && options.retryMs !== undefined) retries[stateName] = options.retryMs;
+      if (state.Type !== "Task") continue;
+      const fn = options.functionForResource(state.Resource);
+      const handler = fn ? options.handlers[fn] : undefined;
+      if (!handler) throw new Error(`state ${stateName}: no handler for Resource ${state.Resource}`);
+      handlers[stateName] = handler as unknown as LocalHandler;
+    }
+    return { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries };
+  }
+
+  startExecution(stateMachineArn: string, name: string | undefined, input: string): LocalExecution {
+    const entry = this.machines.get(stateMachineArn);
+    if (!entry) throw new ServiceError("StateMachineDoesNotExist", `State Machine Does Not Exist: '${stateMachineArn}'`);
+    const executionName = name ?? crypto.randomUUID();
+    if (!/^[\w-]{1,80}$/.test(executionName)) throw new ServiceError("InvalidName", `Invalid Name: '${executionName}'`);
+    const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${entry.options.name}:${executionName}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      // Same name and input is idempotent, as in AWS; another input is a conflict.
+      if (existing.input === input) return existing;
+      throw new ServiceError("ExecutionAlreadyExists", `Execution Already Exists: '${executionArn}'`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input);
+    } catch {
+      throw new ServiceError("InvalidExecutionInput", "Invalid State Machine Execution Input: not JSON");
+    }
+    const startDate = Date.now() / 1000;
+    const run = entry.machine.run(parsed as never, {
+      overrides: this.taskHandlers(entry.options),
+      noThrowOnAbort: true,
+      context: { Execution: { Id: executionArn, Name: executionName, StartTime: new Date().toISOString(), Input: parsed as never } },
+    });
+    const execution: LocalExecution = {
+      executionArn,
+      stateMachineArn,
+      name: executionName,
+      status: "RUNNING",
+      input,
+      startDate,
+      history: [],
+      abort: run.abort,
+      done: Promise.resolve(),
+    };
+    const history = (async () => {
+      for await (const event of run.eventLogs) this.record(execution, event as unknown as EventLog);
+    })();
+    execution.done = run.result.then(
+      async (output) => {
+        await history.catch(() => undefined);
+        if (execution.status !== "RUNNING") return;
+        execution.status = "SUCCEEDED";
+        execution.output = JSON.stringify(output);
+        execution.stopDate = Date.now() / 1000;
+      },
+      async (error: Error & { cause?: { name?: string; message?: string } }) => {
+        await history.catch(() => undefined);
+        if (execution.status !== "RUNNING") return;
+        const timedOut = error.name === "ExecutionTimeoutError";
+        execution.status = timedOut ? "TIMED_OUT" : "FAILED";
+        const failure = execution.history.findLast((e) => e.type === "ExecutionFailed");
+        const details = failure?.executionFailedEventDetails as { error?: string; cause?: string } | undefined;
+        execution.error = details?.error ?? error.cause?.name ?? error.name;
+        execution.cause = details?.cause ?? error.cause?.message ?? error.message;
+        execution.stopDate = Date.now() / 1000;
+      },
+    );
+    this.executions.set(executionArn, execution);
+    return execution;
+  }
+
+  stopExecution(executionArn: string, error?: string, cause?: string) {
+    const execution = this.mustGet(executionArn);
+    if (execution.status === "RUNNING") {
+      execution.status = "ABORTED";
+      execution.stopDate = Date.now() / 1000;
+      if (error) execution.error = error;
+      if (cause) execution.cause = cause;
+      this.push(execution, "ExecutionAborted", {
+        executionAbortedEventDetails: { ...(error ? { error } : {}), ...(cause ? { cause } : {}) },
+      });
+      execution.abort();
+    }
+    return { stopDate: execution.stopDate };
+  }
+
+  mustGet(executionArn: string): LocalExecution {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new ServiceError("ExecutionDoesNotExist", `Execution Does Not Exist: '${executionArn}'`);
+    return execution;
+  }
+
+  private push(execution: LocalExecution, type: string, details: Record<string, unknown>, timestamp = Date.now()) {
+    const id = execution.history.length + 1;
+    execution.history.push({ id, previousEventId: id - 1, timestamp: timestamp / 1000, type, ...details });
+  }
+
+  private record(execution: LocalExecution, event: EventLog) {
+    const t = event.timestamp;
+    switch (event.type) {
+      case "ExecutionStarted":
+        return this.push(execution, "ExecutionStarted", { executionStartedEventDetails: { input: JSON.stringify(event.input) } }, t);
+      case "ExecutionSucceeded":
+        return this.push(execution, "ExecutionSucceeded", { executionSucceededEventDetails: { output: JSON.stringify(event.output) } }, t);
+      case "ExecutionFailed":
+        return this.push(execution, "ExecutionFailed", { executionFailedEventDetails: { error: event.Error, cause: String(event.Cause ?? "") } }, t);
+      case "ExecutionTimeout":
+        return this.push(execution, "ExecutionTimedOut", {}, t);
+      case "StateEntered":
+        return this.push(execution, `${event.state.type}StateEntered`, { stateEnteredEventDetails: { name: event.state.name, input: JSON.stringify(event.state.input) } }, t);
+      case "StateExited":
+        return this.push(execution, `${event.state.type}StateExited`, { stateExitedEventDetails: { name: event.state.name, output: JSON.stringify(event.state.output ?? null) } }, t);
+      case "StateFailed":
+        return this.push(execution, event.state.type === "Task" ? "TaskFailed" : `${event.state.type}StateFailed`, { taskFailedEventDetails: { error: event.Error, cause: String(event.Cause ?? "") } }, t);
+      case "StateRetried":
+        return this.push(execution, "TaskRetried", { name: event.state.name, attempt: event.retry.attempt }, t);
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- the Step Functions JSON API ----
+
+  async handle(operation: string, body: Record<string, unknown>): Promise<unknown> {
+    const str = (k: string) => (typeof body[k] === "string" ? (body[k] as string) : undefined);
+    switch (operation) {
+      case "ListStateMachines":
+        return {
+          stateMachines: [...this.machines].map(([arn, m]) => ({ stateMachineArn: arn, name: m.options.name, type: "STANDARD", creationDate: m.created })),
+        };
+      case "DescribeStateMachine": {
+        const m = this.machines.get(str("stateMachineArn") ?? "");
+        if (!m) throw new ServiceError("StateMachineDoesNotExist", "State Machine Does Not Exist");
+        return { stateMachineArn: str("stateMachineArn"), name: m.options.name, status: "ACTIVE", definition: JSON.stringify(m.options.definition), roleArn: `arn:aws:iam::${ACCOUNT}:role/local`, type: "STANDARD", creationDate: m.created };
+      }
+      case "StartExecution": {
+        const e = this.startExecution(str("stateMachineArn") ?? "", str("name"), str("input") ?? "{}");
+        return { executionArn: e.executionArn, startDate: e.startDate };
+      }
+      case "DescribeExecution": {
+        const e = this.mustGet(str("executionArn") ?? "");
+        return {
+          executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status,
+          startDate: e.startDate, input: e.input,
+          ...(e.stopDate ? { stopDate: e.stopDate } : {}), ...(e.output ? { output: e.output } : {}),
+          ...(e.error ? { error: e.error } : {}), ...(e.cause ? { cause: e.cause } : {}),
+        };
+      }
+      case "StopExecution":
+        return this.stopExecution(str("executionArn") ?? "", str("error"), str("cause"));
+      case "ListExecutions": {
+        const filter = str("statusFilter");
+        const all = [...this.executions.values()]
+          .filter((e) => e.stateMachineArn === str("stateMachineArn") && (!filter || e.status === filter))
+          .sort((a, b) => b.startDate - a.startDate);
+        const { items, nextToken } = page(all, body);
+        return {
+          executions: items.map((e) => ({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status, startDate: e.startDate, ...(e.stopDate ? { stopDate: e.stopDate } : {}) })),
+          ...(nextToken ? { nextToken } : {}),
+        };
+      }
+      case "GetExecutionHistory": {
+        const e = this.mustGet(str("executionArn") ?? "");
+        const events = body.reverseOrder ? [...e.history].reverse() : e.history;
+        const { items, nextToken } = page(events, body);
+        return { events: items, ...(nextToken ? { nextToken } : {}) };
+      }
+      default:
+        throw new ServiceError("UnknownOperationException", `${operation} is not served by the local Step Functions`);
+    }
+  }
+
+  listen(port: number, host = "127.0.0.1"): Promise<string> {
+    this.server = createServer((req, res) => {
+      void this.serve(req, res);
+    });
+    return new Promise((resolve, reject) => {
+      this.server?.once("error", reject);
+      this.server?.listen(port, host, () => {
+        const address = this.server?.address();
+        resolve(`http://${host}:${typeof address === "object" && address ? address.port : port}`);
+      });
+    });
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse) {
+    const reply = (status: number, payload: unknown) => {
+      res.writeHead(status, { "content-type": "application/x-amz-json-1.0" });
+      res.end(JSON.stringify(payload));
+    };
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const target = String(req.headers["x-amz-target"] ?? "");
+      const operation = target.replace(/^AWSStepFunctions\./, "");
+      const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
+      reply(200, await this.handle(operation, body));
+    } catch (error) {
+      if (error instanceof ServiceError) reply(error.status, { __type: `com.amazonaws.states#${error.type}`, message: error.message });
+      else reply(500, { __type: "com.amazonaws.states#InternalFailure", message: String(error) });
+    }
+  }
+
+  async close() {
+    for (const e of this.executions.values()) if (e.status === "RUNNING") this.stopExecution(e.executionArn, "LocalStackStopped");
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+function page<T>(items: T[], body: Record<string, unknown>) {
+  const start = Number(body.nextToken ?? 0) || 0;
+  const size = Math.min(Number(body.maxResults) || 1000, 1000);
+  const slice = items.slice(start, start + size);
+  return { items: slice, nextToken: start + size < items.length ? String(start + size) : undefined };
+}
