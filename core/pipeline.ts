@@ -11,6 +11,8 @@ import type { Progress, RunStatus } from "./schemas.ts";
 export type PipelineSettings = {
   /** No heartbeat for this long means the engine hangs: the attempt is given up. */
   stallSeconds: number;
+  /** Time an instance gets from launch to the engine's first heartbeat (boot, image pull, start). */
+  bootSeconds: number;
   /** Bounds of the adaptive wait between CheckEngine polls. */
   minPollSeconds: number;
   maxPollSeconds: number;
@@ -146,12 +148,15 @@ export async function checkEngineStep(deps: PipelineDeps, runId: string, n: numb
   if (run.deadline && t > Date.parse(run.deadline)) {
     return { state: "failed", waitSeconds: wait, reason: `run deadline ${run.deadline} passed` };
   }
-  const lastSign = Date.parse(attempt.heartbeatAt ?? attempt.launchedAt ?? attempt.startedAt);
-  if (t - lastSign > deps.settings.stallSeconds * 1000) {
+  const silentMs = t - Date.parse(attempt.heartbeatAt ?? attempt.launchedAt ?? attempt.startedAt);
+  const limitSeconds = attempt.heartbeatAt ? deps.settings.stallSeconds : deps.settings.bootSeconds;
+  if (silentMs > limitSeconds * 1000) {
     return {
       state: "interrupted",
       waitSeconds: wait,
-      reason: `engine stalled: no heartbeat for ${Math.round((t - lastSign) / 1000)} s`,
+      reason: attempt.heartbeatAt
+        ? `engine stalled: no heartbeat for ${Math.round(silentMs / 1000)} s`
+        : `engine never started: no heartbeat ${Math.round(silentMs / 1000)} s after launch`,
     };
   }
   return {

@@ -68,6 +68,10 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
   try {
     if (deps.fault === "crash") setTimeout(() => process.exit(137), deps.heartbeatSeconds * 1500).unref();
     if (deps.fault === "fail") setTimeout(() => abort.abort(new Error("simulated harness error")), deps.heartbeatSeconds * 1500).unref();
+    if (deps.fault === "hang") {
+      // A harness stuck in a collective or a device call: no progress, no heartbeat, until killed.
+      await new Promise((_, reject) => abort.signal.addEventListener("abort", () => reject(abort.signal.reason)));
+    }
     const result = await deps.backend.run({
       spec: run.spec,
       runId,

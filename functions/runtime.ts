@@ -23,6 +23,7 @@ const Env = z.object({
   POLL_MIN_SECONDS: z.coerce.number().positive().default(30),
   POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
   STALL_SECONDS: z.coerce.number().positive().default(900),
+  BOOT_SECONDS: z.coerce.number().positive().default(1800),
   MAX_ATTEMPTS: z.coerce.number().int().positive().default(4),
   MAX_RUN_HOURS: z.coerce.number().positive().default(24),
 });
@@ -72,7 +73,7 @@ export const pipelineDeps = (): PipelineDeps => {
     store: runStore(),
     capacity: capacityProvider(),
     artifacts: new Artifacts(awsClients.s3(), c.SPOTEVAL_BUCKET),
-    settings: { stallSeconds: c.STALL_SECONDS, minPollSeconds: c.POLL_MIN_SECONDS, maxPollSeconds: c.POLL_MAX_SECONDS },
+    settings: { stallSeconds: c.STALL_SECONDS, bootSeconds: c.BOOT_SECONDS, minPollSeconds: c.POLL_MIN_SECONDS, maxPollSeconds: c.POLL_MAX_SECONDS },
   };
 };
 

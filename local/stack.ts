@@ -93,6 +93,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     POLL_MIN_SECONDS: "1",
     POLL_MAX_SECONDS: "2",
     STALL_SECONDS: "30",
+    BOOT_SECONDS: "120",
     MAX_ATTEMPTS: "3",
     ...options.env,
   });

@@ -27,33 +27,35 @@ export type LocalProcessOptions = {
 
 const OUTPUT_LINES_KEPT = 200;
 
-/** Every local instance of this process, whichever provider launched it: what a leak check looks at. */
-const everyInstance = new Set<LocalInstance>();
+/**
+ * Every local instance of this process, whichever provider launched it, as an account sees all its
+ * EC2 instances: any provider can describe and release any of them, and a leak check sees them all.
+ */
+const instances = new Map<string, LocalInstance>();
+const byToken = new Map<string, string>();
 
 export class LocalProcessProvider implements CapacityProvider {
   readonly name = "local";
 
   /** Instances whose process is still alive, across all providers in this process. */
   static alive(): ManagedInstance[] {
-    return [...everyInstance].filter((i) => i.state !== "terminated").map(managed);
+    return [...instances.values()].filter((i) => i.state !== "terminated").map(managed);
   }
 
   /** End every local instance (the local stack is stopping). */
   static async releaseEverything(): Promise<void> {
-    await Promise.all([...everyInstance].map((i) => terminate(i, "local stack stopped")));
+    await Promise.all([...instances.values()].map((i) => terminate(i, "local stack stopped")));
   }
 
   readonly options: LocalProcessOptions;
-  private readonly instances = new Map<string, LocalInstance>();
-  private readonly byToken = new Map<string, string>();
 
   constructor(options: LocalProcessOptions) {
     this.options = options;
   }
 
   async launch(request: LaunchRequest): Promise<Instance> {
-    const existing = this.byToken.get(request.clientToken);
-    if (existing) return publicView(this.instances.get(existing) as LocalInstance);
+    const existing = byToken.get(request.clientToken);
+    if (existing) return publicView(instances.get(existing) as LocalInstance);
     const candidate = request.candidates[0];
     if (!candidate) throw new CapacityUnavailable("no instance type to launch");
     const instanceId = `i-local${randomBytes(6).toString("hex")}`;
@@ -102,15 +104,14 @@ export class LocalProcessProvider implements CapacityProvider {
         }
       });
     }
-    this.instances.set(instanceId, instance);
-    everyInstance.add(instance);
-    this.byToken.set(request.clientToken, instanceId);
+    instances.set(instanceId, instance);
+    byToken.set(request.clientToken, instanceId);
     return publicView(instance);
   }
 
   async describe(instanceIds: string[]): Promise<InstanceState[]> {
     return instanceIds.map((instanceId) => {
-      const instance = this.instances.get(instanceId);
+      const instance = instances.get(instanceId);
       return instance
         ? { instanceId, state: instance.state, ...(instance.reason ? { reason: instance.reason } : {}) }
         : { instanceId, state: "unknown", reason: "no such instance" };
@@ -118,23 +119,23 @@ export class LocalProcessProvider implements CapacityProvider {
   }
 
   async releaseRun(runId: string): Promise<string[]> {
-    const mine = [...this.instances.values()].filter((i) => i.runId === runId);
+    const mine = [...instances.values()].filter((i) => i.runId === runId);
     await Promise.all(mine.map((i) => terminate(i, "released by spoteval")));
     return mine.map((i) => i.instanceId);
   }
 
   async listManaged(): Promise<ManagedInstance[]> {
-    return [...this.instances.values()].map(managed);
+    return [...instances.values()].map(managed);
   }
 
   /** Like a Spot reclaim: the instance disappears without its engine finishing. */
   static async reclaim(instanceId: string): Promise<void> {
-    const instance = [...everyInstance].find((i) => i.instanceId === instanceId);
+    const instance = instances.get(instanceId);
     if (instance) await terminate(instance, "Server.SpotInstanceTermination: reclaimed", "SIGKILL");
   }
 
   output(instanceId: string): string[] {
-    return [...(this.instances.get(instanceId)?.output ?? [])];
+    return [...(instances.get(instanceId)?.output ?? [])];
   }
 }
 
