@@ -70,7 +70,7 @@ function orderedEntries(file: ResultsFile, source: Record<string, unknown>): Ent
   const out: Entry[] = [];
   const visit = (name: string, depth: number) => {
     if (name in source) out.push({ name, depth });
-    for (const child of hierarchy[name] ?? []) visit(child, depth + 1);
+    for (const child of [...(hierarchy[name] ?? [])].sort()) visit(child, depth + 1);
   };
   for (const root of roots) visit(root, 0);
   // Anything the hierarchy does not reach still gets printed, never silently dropped.
@@ -80,7 +80,8 @@ function orderedEntries(file: ResultsFile, source: Record<string, unknown>): Ent
 
 function displayName(file: ResultsFile, name: string, alias: unknown, depth: number): string {
   const base = typeof alias === "string" ? alias : name;
-  if (!file.group_subtasks || depth === 0) return base;
+  // lm-eval up to 0.4.2 wrote aliases already indented (" - humanities"); later ones plain.
+  if (!file.group_subtasks || depth === 0 || /^\s*- /.test(base)) return base;
   return `${" ".repeat(depth)}- ${base}`;
 }
 

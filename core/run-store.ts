@@ -166,37 +166,34 @@ export class RunStore {
    * Idempotent: a run already in `to` is returned as it is (a retried Lambda repeats its transition).
    */
   async transition(runId: string, to: RunStatus, set: Partial<Run> = {}): Promise<Run> {
-    for (let tries = 0; tries < 5; tries++) {
-      const run = await this.mustGetRun(runId);
-      if (run.status === to) return run;
+    return this.rewrite(runId, `moving to ${to}`, (run) => {
+      if (run.status === to) return undefined;
       if (!allowedFrom[to].includes(run.status)) {
         throw new StaleTransition(`run ${runId} is ${run.status}; it cannot move to ${to}`);
       }
-      const next: Run = { ...run, ...set, status: to, version: run.version + 1, updatedAt: new Date().toISOString() };
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: { ...runKey(runId), kind: "run", ...indexKeys(next), ...next },
-            ConditionExpression: "#v = :v AND #s = :s",
-            ExpressionAttributeNames: { "#v": "version", "#s": "status" },
-            ExpressionAttributeValues: { ":v": run.version, ":s": run.status },
-          }),
-        );
-        return next;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    }
-    throw new StaleTransition(`run ${runId} kept changing while moving to ${to}`);
+      return { ...run, ...set, status: to };
+    });
   }
 
   /** Change fields of a run that is not final, without changing its status (optimistic on version). */
   async updateRun(runId: string, set: Partial<Omit<Run, "status" | "version">>): Promise<Run> {
-    for (let tries = 0; tries < 5; tries++) {
-      const run = await this.mustGetRun(runId);
+    return this.rewrite(runId, "updating", (run) => {
       if (isFinal(run.status)) throw new Conflict(`run ${runId} is already ${run.status}`);
-      const next: Run = { ...run, ...set, version: run.version + 1, updatedAt: new Date().toISOString() };
+      return { ...run, ...set };
+    });
+  }
+
+  /**
+   * Read, change, write back on the condition that nobody wrote in between; on a lost race, read
+   * again and retry with jittered backoff. `change` returns undefined when nothing needs writing.
+   */
+  private async rewrite(runId: string, what: string, change: (run: Run) => Run | undefined): Promise<Run> {
+    for (let tries = 0; tries < 12; tries++) {
+      if (tries) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(tries, 6)));
+      const run = await this.mustGetRun(runId);
+      const changed = change(run);
+      if (!changed) return run;
+      const next: Run = { ...changed, version: run.version + 1, updatedAt: new Date().toISOString() };
       try {
         await this.db.send(
           new PutCommand({
@@ -212,7 +209,7 @@ export class RunStore {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     }
-    throw new StaleTransition(`run ${runId} kept changing`);
+    throw new StaleTransition(`run ${runId} kept changing while ${what}`);
   }
 
   async listRuns(options: { model?: string; status?: RunStatus; limit: number; cursor?: Record<string, unknown> }) {

@@ -1,0 +1,27 @@
+// A real DynamoDB (dynalite) with the table serverless.yml declares, for store-level tests.
+import type { Server } from "node:http";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import dynalite from "dynalite";
+import { readServerlessConfig } from "../../local/serverless-config.ts";
+import { projectRoot } from "../../local/stack.ts";
+
+export async function testTable() {
+  const server = dynalite({ createTableMs: 0 }) as Server;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const address = server.address();
+  const endpoint = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+  const table = "runs";
+  const { table: definition } = readServerlessConfig(projectRoot);
+  await client.send(new CreateTableCommand({ TableName: table, BillingMode: "PAY_PER_REQUEST", ...(definition as object) } as never));
+  const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    db,
+    table,
+    close: async () => {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
