@@ -16,7 +16,8 @@ export function progressLine(run: RunView): string {
   const attempt = run.attempts?.length ? ` attempt ${run.attempts.length}` : "";
   const phase = p?.phase ?? run.phase ?? "";
   const counts = p && p.total > 0 ? ` ${p.done}/${p.total}` : "";
-  const eta = p?.etaSeconds !== undefined && p.phase === "evaluate" ? ` eta ${formatSeconds(p.etaSeconds)}` : "";
+  const eta =
+    p?.etaSeconds !== undefined && p.phase === "evaluate" ? ` eta ${formatSeconds(p.etaSeconds)}` : "";
   const task = p?.task ? ` ${p.task}` : "";
   return `${run.status.padEnd(11)} ${bar} ${String(Math.floor(fraction * 100)).padStart(3)}%${attempt} ${phase}${task}${counts}${eta}`.trimEnd();
 }

@@ -4,7 +4,8 @@ import { NotFound } from "./errors.ts";
 
 export const artifactKeys = {
   attemptPrefix: (runId: string, attempt: number) => `runs/${runId}/attempt-${attempt}/`,
-  results: (runId: string, attempt: number, file = "results.json") => `runs/${runId}/attempt-${attempt}/${file}`,
+  results: (runId: string, attempt: number, file = "results.json") =>
+    `runs/${runId}/attempt-${attempt}/${file}`,
   log: (runId: string, attempt: number) => `runs/${runId}/attempt-${attempt}/engine.log`,
   cache: (runId: string) => `runs/${runId}/cache/`,
 };
@@ -34,7 +35,9 @@ export class Artifacts {
   }
 
   async putText(key: string, body: string | Uint8Array, contentType = "application/json"): Promise<string> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
     return key;
   }
 }

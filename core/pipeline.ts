@@ -50,12 +50,17 @@ export type Acquired = {
  * Launch attempt `previousAttempt + 1`. The attempt number comes from the state machine, not the store,
  * so a retried Lambda asks for the same attempt and reuses the client token: never two launches.
  */
-export async function acquireStep(deps: PipelineDeps, runId: string, previousAttempt: number): Promise<Acquired> {
+export async function acquireStep(
+  deps: PipelineDeps,
+  runId: string,
+  previousAttempt: number,
+): Promise<Acquired> {
   const n = previousAttempt + 1;
   const done = await deps.store.getAttempt(runId, n);
   if (done?.instanceId) {
     // A retry of a launch that succeeded: report it again, launch nothing.
-    if ((await deps.store.mustGetRun(runId)).status === "ACQUIRING") await deps.store.transition(runId, "RUNNING");
+    if ((await deps.store.mustGetRun(runId)).status === "ACQUIRING")
+      await deps.store.transition(runId, "RUNNING");
     return acquired(deps, done);
   }
   let run = await deps.store.mustGetRun(runId);
@@ -78,8 +83,12 @@ export async function acquireStep(deps: PipelineDeps, runId: string, previousAtt
       clientToken: attempt.clientToken,
       candidates: plan.candidates.map((c) => ({ instanceType: c.instanceType, tpDegree: c.tpDegree })),
       allowOnDemand: run.spec.capacity.allowOnDemand,
-      ...(run.spec.capacity.maxSpotPrice !== undefined ? { maxSpotPrice: run.spec.capacity.maxSpotPrice } : {}),
-      ...(run.spec.capacity.availabilityZones ? { availabilityZones: run.spec.capacity.availabilityZones } : {}),
+      ...(run.spec.capacity.maxSpotPrice !== undefined
+        ? { maxSpotPrice: run.spec.capacity.maxSpotPrice }
+        : {}),
+      ...(run.spec.capacity.availabilityZones
+        ? { availabilityZones: run.spec.capacity.availabilityZones }
+        : {}),
       engineEnv: { RUN_ID: runId, ATTEMPT: String(n) },
     });
     await deps.store.updateAttempt(runId, n, ["LAUNCHING"], {
@@ -174,7 +183,11 @@ function engineReported(attempt: Attempt, wait: number): EngineCheck | undefined
     return { state: "failed", waitSeconds: wait, reason: attempt.endReason ?? "engine failed" };
   }
   if (attempt.status === "INTERRUPTED") {
-    return { state: "interrupted", waitSeconds: wait, reason: attempt.endReason ?? "Spot interruption notice" };
+    return {
+      state: "interrupted",
+      waitSeconds: wait,
+      reason: attempt.endReason ?? "Spot interruption notice",
+    };
   }
   return undefined;
 }
@@ -185,14 +198,19 @@ function engineReported(attempt: Attempt, wait: number): EngineCheck | undefined
  */
 export function pollDelay(settings: PipelineSettings, progress?: Progress): number {
   const { minPollSeconds: min, maxPollSeconds: max } = settings;
-  if (!progress || progress.phase !== "evaluate" || progress.etaSeconds === undefined) return min;
+  if (progress?.phase !== "evaluate" || progress.etaSeconds === undefined) return min;
   return Math.round(Math.min(max, Math.max(min, progress.etaSeconds / 4)));
 }
 
 export type ReleaseOutcome = "interrupted" | "finished" | "failed" | "cancelled";
 
 /** Terminate everything the run holds, close its open attempts, and price them. */
-export async function releaseStep(deps: PipelineDeps, runId: string, outcome: ReleaseOutcome, reason?: string) {
+export async function releaseStep(
+  deps: PipelineDeps,
+  runId: string,
+  outcome: ReleaseOutcome,
+  reason?: string,
+) {
   const terminated = await deps.capacity.releaseRun(runId);
   const ended = now(deps);
   const endStatus = outcome === "interrupted" ? "INTERRUPTED" : "RELEASED";
@@ -213,7 +231,8 @@ export async function releaseStep(deps: PipelineDeps, runId: string, outcome: Re
   }
   if (outcome === "interrupted") {
     const run = await deps.store.mustGetRun(runId);
-    if (run.status === "RUNNING" || run.status === "ACQUIRING") await deps.store.transition(runId, "INTERRUPTED");
+    if (run.status === "RUNNING" || run.status === "ACQUIRING")
+      await deps.store.transition(runId, "INTERRUPTED");
   }
   return { terminated };
 }
@@ -224,7 +243,8 @@ export async function recordMetricsStep(deps: PipelineDeps, runId: string, resul
   try {
     text = await deps.artifacts.getText(resultsKey);
   } catch (error) {
-    if (error instanceof NotFound) throw new EngineFailed(`the engine reported results at ${resultsKey}, but there are none`);
+    if (error instanceof NotFound)
+      throw new EngineFailed(`the engine reported results at ${resultsKey}, but there are none`);
     throw error;
   }
   const file = parseResults(text);

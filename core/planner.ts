@@ -5,7 +5,10 @@ import type { Plan } from "./run-store.ts";
 import type { InstanceType, RunSpec } from "./schemas.ts";
 
 /** Inferentia2: 2 NeuronCores and 32 GiB of device memory per chip. */
-export const instanceShapes: Record<InstanceType, { chips: number; vcpus: number; onDemandPricePerHour: number }> = {
+export const instanceShapes: Record<
+  InstanceType,
+  { chips: number; vcpus: number; onDemandPricePerHour: number }
+> = {
   // On-demand prices, us-east-1 (DESIGN.md reference figures).
   "inf2.xlarge": { chips: 1, vcpus: 4, onDemandPricePerHour: 0.7582 },
   "inf2.8xlarge": { chips: 1, vcpus: 32, onDemandPricePerHour: 1.9679 },

@@ -118,7 +118,8 @@ function rowsOf(file: ResultsFile, column: "results" | "groups", start: number):
       rows.push({
         task: name,
         displayName: displayName(file, name, dict.alias, depth),
-        isGroup: column === "groups" || (groupNames.has(name) && (file.group_subtasks?.[name]?.length ?? 1) > 0),
+        isGroup:
+          column === "groups" || (groupNames.has(name) && (file.group_subtasks?.[name]?.length ?? 1) > 0),
         table: column,
         order: start + rows.length,
         version: file.versions?.[name] ?? null,
@@ -148,7 +149,17 @@ const pyFloat4 = (v: number) => v.toFixed(4);
 
 /** The table `lm_eval` prints for these rows (its `results` or `groups` table). */
 export function markdownTable(rows: MetricRow[], column: "results" | "groups" = "results"): string {
-  const headers = [column === "results" ? "Tasks" : "Groups", "Version", "Filter", "n-shot", "Metric", "", "Value", "", "Stderr"];
+  const headers = [
+    column === "results" ? "Tasks" : "Groups",
+    "Version",
+    "Filter",
+    "n-shot",
+    "Metric",
+    "",
+    "Value",
+    "",
+    "Stderr",
+  ];
   const matrix: string[][] = [];
   let previous: string | undefined;
   for (const row of rows) {
@@ -221,9 +232,7 @@ function renderMarkdown(headers: string[], matrix: string[][]): string {
     line(columns.map((c) => (c.right ? `${"-".repeat(c.width - 1)}:` : "-".repeat(c.width)))),
   ];
   for (let r = 0; r < matrix.length; r++) {
-    out.push(
-      line(columns.map((c) => (c.right ? c.shown[r].padStart(c.width) : c.shown[r].padEnd(c.width)))),
-    );
+    out.push(line(columns.map((c) => (c.right ? c.shown[r].padStart(c.width) : c.shown[r].padEnd(c.width)))));
   }
   return out.join("\n");
 }

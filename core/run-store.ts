@@ -69,7 +69,11 @@ export type Attempt = {
   simulated?: boolean;
 };
 
-export type StoredMetric = Omit<MetricRow, "displayName"> & { displayName: string; runId: string; modelId: string };
+export type StoredMetric = Omit<MetricRow, "displayName"> & {
+  displayName: string;
+  runId: string;
+  modelId: string;
+};
 
 const runKey = (runId: string) => ({ PK: `RUN#${runId}`, SK: "RUN" });
 const attemptSk = (n: number) => `ATTEMPT#${String(n).padStart(4, "0")}`;
@@ -101,7 +105,10 @@ export class RunStore {
     this.table = table;
   }
 
-  async createRun(run: Run, idempotency?: { key: string; bodyHash: string; ttlSeconds: number }): Promise<Run> {
+  async createRun(
+    run: Run,
+    idempotency?: { key: string; bodyHash: string; ttlSeconds: number },
+  ): Promise<Run> {
     if (idempotency) {
       try {
         await this.db.send(
@@ -151,7 +158,9 @@ export class RunStore {
   }
 
   async getRun(runId: string): Promise<Run | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: runKey(runId), ConsistentRead: true }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: runKey(runId), ConsistentRead: true }),
+    );
     return strip<Run>(out.Item);
   }
 
@@ -212,7 +221,12 @@ export class RunStore {
     throw new StaleTransition(`run ${runId} kept changing while ${what}`);
   }
 
-  async listRuns(options: { model?: string; status?: RunStatus; limit: number; cursor?: Record<string, unknown> }) {
+  async listRuns(options: {
+    model?: string;
+    status?: RunStatus;
+    limit: number;
+    cursor?: Record<string, unknown>;
+  }) {
     const [index, pk] = options.model
       ? ["byModel", { name: "GSI1PK", value: `MODEL#${options.model}` }]
       : options.status
@@ -306,7 +320,10 @@ export class RunStore {
         new UpdateCommand({
           TableName: this.table,
           Key: attemptKey(runId, n),
-          UpdateExpression: [sets.length ? `SET ${sets.join(", ")}` : "", removes.length ? `REMOVE ${removes.join(", ")}` : ""]
+          UpdateExpression: [
+            sets.length ? `SET ${sets.join(", ")}` : "",
+            removes.length ? `REMOVE ${removes.join(", ")}` : "",
+          ]
             .filter(Boolean)
             .join(" "),
           ConditionExpression: `attribute_exists(PK) AND #status IN (${from.map((_, i) => `:f${i}`).join(", ")})`,

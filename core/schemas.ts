@@ -12,7 +12,10 @@ export const runId = z.string().regex(/^[0-9a-z]{26}$/, "a run id: 26 lowercase 
 
 export const modelIdSchema = z
   .string()
-  .refine((v) => hubId.test(v) || s3Location.test(v), "a Hub id (org/name) or an s3://bucket/prefix location");
+  .refine(
+    (v) => hubId.test(v) || s3Location.test(v),
+    "a Hub id (org/name) or an s3://bucket/prefix location",
+  );
 
 export const dtypes = ["bfloat16", "float16", "float32"] as const;
 
@@ -70,7 +73,10 @@ export const EvaluationRequest = z
       })
       .default({ revision: DEFAULT_HARNESS_REVISION }),
     capacity: CapacityPreferences.default({ allowOnDemand: false }),
-    callbackUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     labels: z
       .record(z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/), z.string().max(256))
       .refine((l) => Object.keys(l).length <= 20, "at most 20 labels")
@@ -143,7 +149,14 @@ export type RunStatus = z.infer<typeof RunStatus>;
 export const finalStatuses: readonly RunStatus[] = ["SUCCEEDED", "FAILED", "CANCELLED"];
 export const isFinal = (s: RunStatus) => finalStatuses.includes(s);
 
-export const attemptStatuses = ["LAUNCHING", "RUNNING", "FINISHED", "FAILED", "INTERRUPTED", "RELEASED"] as const;
+export const attemptStatuses = [
+  "LAUNCHING",
+  "RUNNING",
+  "FINISHED",
+  "FAILED",
+  "INTERRUPTED",
+  "RELEASED",
+] as const;
 export type AttemptStatus = (typeof attemptStatuses)[number];
 
 export const Progress = z.object({

@@ -1,11 +1,11 @@
 // Accepting an evaluation: validate what can be known now (does the model fit anything?),
 // record the run, start its execution. Idempotent by key, so a retried request starts nothing new.
 import { createHash } from "node:crypto";
+import type { z } from "zod";
 import { newRunId } from "./ids.ts";
 import { planRun } from "./planner.ts";
 import type { Run, RunStore } from "./run-store.ts";
 import { type EvaluationRequest, toRunSpec } from "./schemas.ts";
-import type { z } from "zod";
 
 /** Starts the state machine execution named `name`; Step Functions itself dedups by name. */
 export type StartExecution = (name: string, input: ExecutionInput) => Promise<string>;

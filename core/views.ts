@@ -71,4 +71,5 @@ export function metricsMarkdown(metrics: MetricRow[], simulated: boolean): strin
   return parts.join("\n\n");
 }
 
-export const SIMULATED_NOTE = "SIMULATED: these numbers come from spoteval's simulated engine, not from a model.";
+export const SIMULATED_NOTE =
+  "SIMULATED: these numbers come from spoteval's simulated engine, not from a model.";

@@ -16,7 +16,10 @@ const Env = z.object({
   ENGINE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(30),
   SIMULATED_SECONDS: z.coerce.number().positive().default(8),
   /** fault[@attempt], e.g. "fail@1": only for the simulated backend, to test the pipeline around it. */
-  SIMULATED_FAULT: z.string().regex(/^(fail|crash|hang|bad-results)(@\d+)?$/).optional(),
+  SIMULATED_FAULT: z
+    .string()
+    .regex(/^(fail|crash|hang|bad-results)(@\d+)?$/)
+    .optional(),
 });
 
 const env = Env.parse(process.env);

@@ -18,7 +18,11 @@ export type RunnerDeps = {
   fault?: "fail" | "crash" | "hang" | "bad-results";
 };
 
-export type RunnerOutcome = { status: "FINISHED" | "FAILED" | "STOPPED"; reason: string; resultsKey?: string };
+export type RunnerOutcome = {
+  status: "FINISHED" | "FAILED" | "STOPPED";
+  reason: string;
+  resultsKey?: string;
+};
 
 export async function runEngine(deps: RunnerDeps, runId: string, attempt: number): Promise<RunnerOutcome> {
   const { store } = deps;
@@ -56,7 +60,9 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     });
     const current = await store.getRun(runId);
     if (!alive || !current || isFinal(current.status) || current.cancelRequested) {
-      stopReason = !alive ? "attempt closed by the pipeline" : `run is ${current?.cancelRequested ? "cancelled" : current?.status}`;
+      stopReason = !alive
+        ? "attempt closed by the pipeline"
+        : `run is ${current?.cancelRequested ? "cancelled" : current?.status}`;
       abort.abort();
     }
   };
@@ -67,10 +73,16 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
   const outputDir = await mkdtemp(join(tmpdir(), `spoteval-${runId}-${attempt}-`));
   try {
     if (deps.fault === "crash") setTimeout(() => process.exit(137), deps.heartbeatSeconds * 1500).unref();
-    if (deps.fault === "fail") setTimeout(() => abort.abort(new Error("simulated harness error")), deps.heartbeatSeconds * 1500).unref();
+    if (deps.fault === "fail")
+      setTimeout(
+        () => abort.abort(new Error("simulated harness error")),
+        deps.heartbeatSeconds * 1500,
+      ).unref();
     if (deps.fault === "hang") {
       // A harness stuck in a collective or a device call: no progress, no heartbeat, until killed.
-      await new Promise((_, reject) => abort.signal.addEventListener("abort", () => reject(abort.signal.reason)));
+      await new Promise((_, reject) =>
+        abort.signal.addEventListener("abort", () => reject(abort.signal.reason)),
+      );
     }
     const result = await deps.backend.run({
       spec: run.spec,
@@ -88,7 +100,11 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     const body = deps.fault === "bad-results" ? "{ not json" : await readFile(result.resultsFile);
     await deps.artifacts.putText(resultsKey, body);
     for (const file of result.sampleFiles) {
-      await deps.artifacts.putText(artifactKeys.results(runId, attempt, basename(file)), await readFile(file), "application/jsonl");
+      await deps.artifacts.putText(
+        artifactKeys.results(runId, attempt, basename(file)),
+        await readFile(file),
+        "application/jsonl",
+      );
     }
     clearInterval(timer);
     await store.updateAttempt(runId, attempt, ["RUNNING"], {
@@ -108,7 +124,9 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     const cause = abort.signal.reason instanceof Error ? abort.signal.reason : error;
     const reason = `harness error: ${(cause as Error).message}`;
     const logKey = artifactKeys.log(runId, attempt);
-    await deps.artifacts.putText(logKey, `${logLines.join("\n")}\n${reason}\n`, "text/plain").catch(() => undefined);
+    await deps.artifacts
+      .putText(logKey, `${logLines.join("\n")}\n${reason}\n`, "text/plain")
+      .catch(() => undefined);
     await store.updateAttempt(runId, attempt, ["RUNNING"], { status: "FAILED", endReason: reason, logKey });
     log(reason);
     return { status: "FAILED", reason };

@@ -19,11 +19,22 @@ export function task<S extends ZodType, R>(schema: S, fn: (input: z.output<S>) =
 // ---- HTTP routes ----
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-export type Request<B, P, Q> = { body: B; path: P; query: Q; headers: Record<string, string | undefined>; access: Access };
+export type Request<B, P, Q> = {
+  body: B;
+  path: P;
+  query: Q;
+  headers: Record<string, string | undefined>;
+  access: Access;
+};
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-export function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}): HttpResult {
+export function problem(
+  status: number,
+  title: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): HttpResult {
   return {
     statusCode: status,
     headers: { "content-type": "application/problem+json" },
@@ -54,7 +65,11 @@ function parse<S extends ZodType>(schema: S, value: unknown, where: string): z.o
   if (!parsed.success) {
     throw new InvalidRequest(
       `invalid ${where}: ${parsed.error.issues.map((i) => `${[where, ...i.path].join(".")}: ${i.message}`).join("; ")}`,
-      parsed.error.issues.map((i) => ({ path: [where, ...i.path].join("."), message: i.message, code: i.code })),
+      parsed.error.issues.map((i) => ({
+        path: [where, ...i.path].join("."),
+        message: i.message,
+        code: i.code,
+      })),
     );
   }
   return parsed.data;
@@ -63,7 +78,8 @@ function parse<S extends ZodType>(schema: S, value: unknown, where: string): z.o
 function readBody(event: APIGatewayProxyEventV2): unknown {
   if (!event.body) return undefined;
   const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new InvalidRequest(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES)
+    throw new InvalidRequest(`the body is larger than ${MAX_BODY_BYTES} bytes`);
   const type = event.headers?.["content-type"] ?? "";
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
     throw new InvalidRequest("send the body as JSON with 'Content-Type: application/json'");
@@ -82,19 +98,31 @@ export function route<B extends ZodType, P extends ZodType, Q extends ZodType>(
   return middy<APIGatewayProxyEventV2, HttpResult>()
     .use(problemJson())
     .handler(async (event, context) => {
-      const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const headers = Object.fromEntries(
+        Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+      );
       const access = authorize(headers.authorization, apiKeys(), spec.access);
       const body = spec.body ? parse(spec.body, readBody({ ...event, headers }), "body") : undefined;
       const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;
       const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, "query") : undefined;
       return fn(
-        { body: body as z.output<B>, path: path as z.output<P>, query: query as z.output<Q>, headers, access },
+        {
+          body: body as z.output<B>,
+          path: path as z.output<P>,
+          query: query as z.output<Q>,
+          headers,
+          access,
+        },
         context,
       );
     });
 }
 
-export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+export const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult => ({
   statusCode,
   headers: { "content-type": "application/json", ...headers },
   body: JSON.stringify(body),

@@ -1,15 +1,16 @@
 // Configuration, read and validated once at cold start, and the dependencies built from it.
 // The same handlers run in AWS and locally: only these variables differ.
-import { awsClients } from "../core/aws.ts";
+
+import { StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { z } from "zod";
 import { Artifacts } from "../core/artifacts.ts";
 import { parseKeyHashes } from "../core/auth.ts";
+import { awsClients } from "../core/aws.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
 import type { PipelineDeps } from "../core/pipeline.ts";
 import { RunStore } from "../core/run-store.ts";
 import type { SubmitDeps } from "../core/submit.ts";
-import { StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { z } from "zod";
 
 const Env = z.object({
   SPOTEVAL_TABLE: z.string().min(1),
@@ -50,7 +51,10 @@ function capacityProvider(): CapacityProvider {
   if (capacity) return capacity;
   const c = config();
   if (c.CAPACITY_PROVIDER === "local") {
-    const command = z.array(z.string()).min(1).parse(JSON.parse(c.LOCAL_ENGINE_COMMAND ?? "null"));
+    const command = z
+      .array(z.string())
+      .min(1)
+      .parse(JSON.parse(c.LOCAL_ENGINE_COMMAND ?? "null"));
     const engineEnv = Object.fromEntries(
       Object.entries(process.env).filter(([k, v]) => passedToLocalEngine.test(k) && v !== undefined),
     ) as Record<string, string>;
@@ -73,7 +77,12 @@ export const pipelineDeps = (): PipelineDeps => {
     store: runStore(),
     capacity: capacityProvider(),
     artifacts: new Artifacts(awsClients.s3(), c.SPOTEVAL_BUCKET),
-    settings: { stallSeconds: c.STALL_SECONDS, bootSeconds: c.BOOT_SECONDS, minPollSeconds: c.POLL_MIN_SECONDS, maxPollSeconds: c.POLL_MAX_SECONDS },
+    settings: {
+      stallSeconds: c.STALL_SECONDS,
+      bootSeconds: c.BOOT_SECONDS,
+      minPollSeconds: c.POLL_MIN_SECONDS,
+      maxPollSeconds: c.POLL_MAX_SECONDS,
+    },
   };
 };
 
@@ -85,9 +94,13 @@ export const submitDeps = (): SubmitDeps => {
     maxRunHours: c.MAX_RUN_HOURS,
     startExecution: async (name, input) => {
       if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
-      const out = await awsClients
-        .sfn()
-        .send(new StartExecutionCommand({ stateMachineArn: c.STATE_MACHINE_ARN, name, input: JSON.stringify(input) }));
+      const out = await awsClients.sfn().send(
+        new StartExecutionCommand({
+          stateMachineArn: c.STATE_MACHINE_ARN,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
       return out.executionArn as string;
     },
   };

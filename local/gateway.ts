@@ -5,7 +5,10 @@ import { createServer, type Server } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { Route } from "./serverless-config.ts";
 
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** API Gateway's own limit on a request body. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -44,7 +47,11 @@ function matcher(path: string) {
 
 export class LocalGateway {
   private server?: Server;
-  private readonly routes: { route: Route; match: (p: string) => Record<string, string> | undefined; handler: HttpHandler }[];
+  private readonly routes: {
+    route: Route;
+    match: (p: string) => Record<string, string> | undefined;
+    handler: HttpHandler;
+  }[];
 
   constructor(routes: { route: Route; handler: HttpHandler }[]) {
     this.routes = routes.map((r) => ({ ...r, match: matcher(r.route.path) }));
@@ -69,16 +76,23 @@ export class LocalGateway {
             break;
           }
         }
-        if (!found) return send(404, { "content-type": "application/json" }, JSON.stringify({ message: "Not Found" }));
+        if (!found)
+          return send(404, { "content-type": "application/json" }, JSON.stringify({ message: "Not Found" }));
         const chunks: Buffer[] = [];
         let size = 0;
         for await (const chunk of req) {
           size += (chunk as Buffer).length;
-          if (size > MAX_PAYLOAD_BYTES) return send(413, { "content-type": "application/json" }, JSON.stringify({ message: "Request Entity Too Large" }));
+          if (size > MAX_PAYLOAD_BYTES)
+            return send(
+              413,
+              { "content-type": "application/json" },
+              JSON.stringify({ message: "Request Entity Too Large" }),
+            );
           chunks.push(chunk as Buffer);
         }
         const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(",") : v;
+        for (const [k, v] of Object.entries(req.headers))
+          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(",") : v;
         const query: Record<string, string> = {};
         for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
         const body = Buffer.concat(chunks);
@@ -97,7 +111,13 @@ export class LocalGateway {
             apiId: "local",
             domainName: headers.host ?? "localhost",
             domainPrefix: "local",
-            http: { method, path: url.pathname, protocol: "HTTP/1.1", sourceIp: req.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+            http: {
+              method,
+              path: url.pathname,
+              protocol: "HTTP/1.1",
+              sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+              userAgent: headers["user-agent"] ?? "",
+            },
             requestId: randomUUID(),
             routeKey: `${found.route.method} ${found.route.path}`,
             stage: "$default",
@@ -108,11 +128,19 @@ export class LocalGateway {
         const result = await found.handler(event, lambdaContext(found.route.functionName));
         const outHeaders: Record<string, string> = {};
         for (const [k, v] of Object.entries(result.headers ?? {})) outHeaders[k] = String(v);
-        send(result.statusCode ?? 200, outHeaders, result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64").toString() : (result.body ?? ""));
+        send(
+          result.statusCode ?? 200,
+          outHeaders,
+          result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64").toString() : (result.body ?? ""),
+        );
       } catch (error) {
         // What API Gateway answers when the integration itself fails.
         console.error(error);
-        send(500, { "content-type": "application/json" }, JSON.stringify({ message: "Internal Server Error" }));
+        send(
+          500,
+          { "content-type": "application/json" },
+          JSON.stringify({ message: "Internal Server Error" }),
+        );
       }
     });
     return new Promise((resolve, reject) => {

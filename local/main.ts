@@ -6,7 +6,8 @@ import { DEFAULT_PORT, startStack } from "./stack.ts";
 
 const { values } = parseArgs({ options: { once: { type: "boolean", default: false } } });
 const port = process.env.SPOTEVAL_PORT ? Number(process.env.SPOTEVAL_PORT) : DEFAULT_PORT;
-if (!Number.isInteger(port) || port < 0 || port > 65532) throw new Error("SPOTEVAL_PORT must be a port number");
+if (!Number.isInteger(port) || port < 0 || port > 65532)
+  throw new Error("SPOTEVAL_PORT must be a port number");
 
 const sample = {
   model: { id: "mistralai/Mistral-7B-v0.1", revision: "main", dtype: "bfloat16", parameters: 7.24e9 },
@@ -18,6 +19,7 @@ const sample = {
 
 const stack = await startStack({
   port,
+  ...(process.env.SIMULATED_SECONDS ? { simulatedSeconds: Number(process.env.SIMULATED_SECONDS) } : {}),
   ...(process.env.SPOTEVAL_API_KEY ? { apiKey: process.env.SPOTEVAL_API_KEY } : {}),
 });
 let stopping = false;
@@ -45,8 +47,12 @@ const api = async (path: string, init: RequestInit = {}) => {
   return response;
 };
 
-console.log(`Submitting ${sample.model.id} on ${sample.tasks.join(",")} (${sample.numFewshot}-shot, batch size ${sample.batchSize})`);
-console.log("SIMULATED: the local stack runs the simulated engine; no model is evaluated and the scores are not real.");
+console.log(
+  `Submitting ${sample.model.id} on ${sample.tasks.join(",")} (${sample.numFewshot}-shot, batch size ${sample.batchSize})`,
+);
+console.log(
+  "SIMULATED: the local stack runs the simulated engine; no model is evaluated and the scores are not real.",
+);
 const accepted = await api("/evaluations", { method: "POST", body: JSON.stringify(sample) });
 const { runId } = (await accepted.json()) as { runId: string };
 if (accepted.status !== 202) {
@@ -77,8 +83,13 @@ if (run.status === "SUCCEEDED") {
 }
 console.log(`Run: ${runId}`);
 console.log(`Status: ${run.status}${run.reason ? ` (${run.reason})` : ""}`);
-if (run.results) console.log(`Raw results: ${run.results} (served at ${stack.urls.S3}/${run.results.replace(/^s3:\/\//, "")})`);
-console.log(`Details: curl -H 'Authorization: Bearer ${stack.apiKey}' ${stack.urls.API}/evaluations/${runId}`);
+if (run.results)
+  console.log(
+    `Raw results: ${run.results} (served at ${stack.urls.S3}/${run.results.replace(/^s3:\/\//, "")})`,
+  );
+console.log(
+  `Details: curl -H 'Authorization: Bearer ${stack.apiKey}' ${stack.urls.API}/evaluations/${runId}`,
+);
 
 if (values.once) await stop(run.status === "SUCCEEDED" ? 0 : 1);
 console.log("\nThe local stack keeps serving; Ctrl-C stops it.");

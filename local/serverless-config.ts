@@ -12,14 +12,20 @@ const FunctionDef = z.object({
 const Config = z.object({
   service: z.string(),
   functions: z.record(z.string(), FunctionDef),
-  resources: z.object({ Resources: z.record(z.string(), z.object({ Type: z.string(), Properties: z.unknown() })) }),
+  resources: z.object({
+    Resources: z.record(z.string(), z.object({ Type: z.string(), Properties: z.unknown() })),
+  }),
 });
 
 export type Route = { method: string; path: string; functionName: string };
 export type TableDefinition = {
   AttributeDefinitions: { AttributeName: string; AttributeType: string }[];
   KeySchema: { AttributeName: string; KeyType: string }[];
-  GlobalSecondaryIndexes?: { IndexName: string; KeySchema: { AttributeName: string; KeyType: string }[]; Projection: unknown }[];
+  GlobalSecondaryIndexes?: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: string }[];
+    Projection: unknown;
+  }[];
 };
 
 export type ServerlessConfig = {
@@ -36,7 +42,11 @@ export function readServerlessConfig(root: string): ServerlessConfig {
   const routes: Route[] = [];
   for (const [name, fn] of Object.entries(raw.functions)) {
     const dot = fn.handler.lastIndexOf(".");
-    functions[name] = { handler: fn.handler, module: join(root, `${fn.handler.slice(0, dot)}.ts`), exportName: fn.handler.slice(dot + 1) };
+    functions[name] = {
+      handler: fn.handler,
+      module: join(root, `${fn.handler.slice(0, dot)}.ts`),
+      exportName: fn.handler.slice(dot + 1),
+    };
     for (const event of fn.events ?? []) {
       const http = event.httpApi as { method: string; path: string } | undefined;
       if (http) routes.push({ method: http.method.toUpperCase(), path: http.path, functionName: name });

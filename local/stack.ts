@@ -64,7 +64,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
   const dynamoUrl = `http://127.0.0.1:${await listen(dynamo, at(1))}`;
   const s3Dir = await mkdtemp(join(tmpdir(), "spoteval-s3-"));
-  const s3 = new S3rver({ address: "127.0.0.1", port: at(2), silent: true, directory: s3Dir, resetOnClose: true });
+  const s3 = new S3rver({
+    address: "127.0.0.1",
+    port: at(2),
+    silent: true,
+    directory: s3Dir,
+    resetOnClose: true,
+  });
   const s3Address = await s3.run();
   const s3Url = `http://127.0.0.1:${s3Address.port}`;
 
@@ -100,8 +106,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const client = { region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } };
   const ddb = new DynamoDBClient({ ...client, endpoint: dynamoUrl });
-  await ddb.send(new CreateTableCommand({ TableName: table, BillingMode: "PAY_PER_REQUEST", ...(config.table as object) } as never));
-  await waitUntilTableExists({ client: ddb, maxWaitTime: 20, minDelay: 1, maxDelay: 1 }, { TableName: table });
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: "PAY_PER_REQUEST",
+      ...(config.table as object),
+    } as never),
+  );
+  await waitUntilTableExists(
+    { client: ddb, maxWaitTime: 20, minDelay: 1, maxDelay: 1 },
+    { TableName: table },
+  );
   ddb.destroy();
   const s3Client = new S3Client({ ...client, endpoint: s3Url, forcePathStyle: true });
   await s3Client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -116,9 +131,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const taskHandlers: Record<string, TaskHandler> = {};
   for (const [name, handler] of Object.entries(modules)) {
     taskHandlers[name] =
-      options.handlers?.[name] ?? ((input) => (handler as (e: unknown, c: unknown) => Promise<unknown>)(input, lambdaContext(name)));
+      options.handlers?.[name] ??
+      ((input) => (handler as (e: unknown, c: unknown) => Promise<unknown>)(input, lambdaContext(name)));
   }
-  const definition = JSON.parse(await readFile(join(projectRoot, "statemachine/evaluation.asl.json"), "utf8")) as StateMachineDefinition;
+  const definition = JSON.parse(
+    await readFile(join(projectRoot, "statemachine/evaluation.asl.json"), "utf8"),
+  ) as StateMachineDefinition;
   stepFunctions.register({
     name: stateMachineName,
     definition,

@@ -32,7 +32,13 @@ export type LocalStateMachineOptions = {
   retryMs?: number;
 };
 
-type HistoryEvent = { id: number; previousEventId: number; timestamp: number; type: string; [detail: string]: unknown };
+type HistoryEvent = {
+  id: number;
+  previousEventId: number;
+  timestamp: number;
+  type: string;
+  [detail: string]: unknown;
+};
 
 export type LocalExecution = {
   executionArn: string;
@@ -64,7 +70,10 @@ const REGION = "us-east-1";
 const ACCOUNT = "000000000000";
 
 export class LocalStepFunctions {
-  readonly machines = new Map<string, { options: LocalStateMachineOptions; machine: StateMachine; created: number }>();
+  readonly machines = new Map<
+    string,
+    { options: LocalStateMachineOptions; machine: StateMachine; created: number }
+  >();
   readonly executions = new Map<string, LocalExecution>();
   private server?: Server;
 
@@ -100,9 +109,14 @@ export class LocalStepFunctions {
 
   startExecution(stateMachineArn: string, name: string | undefined, input: string): LocalExecution {
     const entry = this.machines.get(stateMachineArn);
-    if (!entry) throw new ServiceError("StateMachineDoesNotExist", `State Machine Does Not Exist: '${stateMachineArn}'`);
+    if (!entry)
+      throw new ServiceError(
+        "StateMachineDoesNotExist",
+        `State Machine Does Not Exist: '${stateMachineArn}'`,
+      );
     const executionName = name ?? crypto.randomUUID();
-    if (!/^[\w-]{1,80}$/.test(executionName)) throw new ServiceError("InvalidName", `Invalid Name: '${executionName}'`);
+    if (!/^[\w-]{1,80}$/.test(executionName))
+      throw new ServiceError("InvalidName", `Invalid Name: '${executionName}'`);
     const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${entry.options.name}:${executionName}`;
     const existing = this.executions.get(executionArn);
     if (existing) {
@@ -120,7 +134,14 @@ export class LocalStepFunctions {
     const run = entry.machine.run(parsed as never, {
       overrides: this.taskHandlers(entry.options),
       noThrowOnAbort: true,
-      context: { Execution: { Id: executionArn, Name: executionName, StartTime: new Date().toISOString(), Input: parsed as never } },
+      context: {
+        Execution: {
+          Id: executionArn,
+          Name: executionName,
+          StartTime: new Date().toISOString(),
+          Input: parsed as never,
+        },
+      },
     });
     const execution: LocalExecution = {
       executionArn,
@@ -150,7 +171,9 @@ export class LocalStepFunctions {
         const timedOut = error.name === "ExecutionTimeoutError";
         execution.status = timedOut ? "TIMED_OUT" : "FAILED";
         const failure = execution.history.findLast((e) => e.type === "ExecutionFailed");
-        const details = failure?.executionFailedEventDetails as { error?: string; cause?: string } | undefined;
+        const details = failure?.executionFailedEventDetails as
+          | { error?: string; cause?: string }
+          | undefined;
         execution.error = details?.error ?? error.cause?.name ?? error.name;
         execution.cause = details?.cause ?? error.cause?.message ?? error.message;
         execution.stopDate = Date.now() / 1000;
@@ -177,11 +200,17 @@ export class LocalStepFunctions {
 
   mustGet(executionArn: string): LocalExecution {
     const execution = this.executions.get(executionArn);
-    if (!execution) throw new ServiceError("ExecutionDoesNotExist", `Execution Does Not Exist: '${executionArn}'`);
+    if (!execution)
+      throw new ServiceError("ExecutionDoesNotExist", `Execution Does Not Exist: '${executionArn}'`);
     return execution;
   }
 
-  private push(execution: LocalExecution, type: string, details: Record<string, unknown>, timestamp = Date.now()) {
+  private push(
+    execution: LocalExecution,
+    type: string,
+    details: Record<string, unknown>,
+    timestamp = Date.now(),
+  ) {
     const id = execution.history.length + 1;
     execution.history.push({ id, previousEventId: id - 1, timestamp: timestamp / 1000, type, ...details });
   }
@@ -190,21 +219,61 @@ export class LocalStepFunctions {
     const t = event.timestamp;
     switch (event.type) {
       case "ExecutionStarted":
-        return this.push(execution, "ExecutionStarted", { executionStartedEventDetails: { input: JSON.stringify(event.input) } }, t);
+        return this.push(
+          execution,
+          "ExecutionStarted",
+          { executionStartedEventDetails: { input: JSON.stringify(event.input) } },
+          t,
+        );
       case "ExecutionSucceeded":
-        return this.push(execution, "ExecutionSucceeded", { executionSucceededEventDetails: { output: JSON.stringify(event.output) } }, t);
+        return this.push(
+          execution,
+          "ExecutionSucceeded",
+          { executionSucceededEventDetails: { output: JSON.stringify(event.output) } },
+          t,
+        );
       case "ExecutionFailed":
-        return this.push(execution, "ExecutionFailed", { executionFailedEventDetails: { error: event.Error, cause: String(event.Cause ?? "") } }, t);
+        return this.push(
+          execution,
+          "ExecutionFailed",
+          { executionFailedEventDetails: { error: event.Error, cause: String(event.Cause ?? "") } },
+          t,
+        );
       case "ExecutionTimeout":
         return this.push(execution, "ExecutionTimedOut", {}, t);
       case "StateEntered":
-        return this.push(execution, `${event.state.type}StateEntered`, { stateEnteredEventDetails: { name: event.state.name, input: JSON.stringify(event.state.input) } }, t);
+        return this.push(
+          execution,
+          `${event.state.type}StateEntered`,
+          { stateEnteredEventDetails: { name: event.state.name, input: JSON.stringify(event.state.input) } },
+          t,
+        );
       case "StateExited":
-        return this.push(execution, `${event.state.type}StateExited`, { stateExitedEventDetails: { name: event.state.name, output: JSON.stringify(event.state.output ?? null) } }, t);
+        return this.push(
+          execution,
+          `${event.state.type}StateExited`,
+          {
+            stateExitedEventDetails: {
+              name: event.state.name,
+              output: JSON.stringify(event.state.output ?? null),
+            },
+          },
+          t,
+        );
       case "StateFailed":
-        return this.push(execution, event.state.type === "Task" ? "TaskFailed" : `${event.state.type}StateFailed`, { taskFailedEventDetails: { error: event.Error, cause: String(event.Cause ?? "") } }, t);
+        return this.push(
+          execution,
+          event.state.type === "Task" ? "TaskFailed" : `${event.state.type}StateFailed`,
+          { taskFailedEventDetails: { error: event.Error, cause: String(event.Cause ?? "") } },
+          t,
+        );
       case "StateRetried":
-        return this.push(execution, "TaskRetried", { name: event.state.name, attempt: event.retry.attempt }, t);
+        return this.push(
+          execution,
+          "TaskRetried",
+          { name: event.state.name, attempt: event.retry.attempt },
+          t,
+        );
       default:
         return undefined;
     }
@@ -217,12 +286,25 @@ export class LocalStepFunctions {
     switch (operation) {
       case "ListStateMachines":
         return {
-          stateMachines: [...this.machines].map(([arn, m]) => ({ stateMachineArn: arn, name: m.options.name, type: "STANDARD", creationDate: m.created })),
+          stateMachines: [...this.machines].map(([arn, m]) => ({
+            stateMachineArn: arn,
+            name: m.options.name,
+            type: "STANDARD",
+            creationDate: m.created,
+          })),
         };
       case "DescribeStateMachine": {
         const m = this.machines.get(str("stateMachineArn") ?? "");
         if (!m) throw new ServiceError("StateMachineDoesNotExist", "State Machine Does Not Exist");
-        return { stateMachineArn: str("stateMachineArn"), name: m.options.name, status: "ACTIVE", definition: JSON.stringify(m.options.definition), roleArn: `arn:aws:iam::${ACCOUNT}:role/local`, type: "STANDARD", creationDate: m.created };
+        return {
+          stateMachineArn: str("stateMachineArn"),
+          name: m.options.name,
+          status: "ACTIVE",
+          definition: JSON.stringify(m.options.definition),
+          roleArn: `arn:aws:iam::${ACCOUNT}:role/local`,
+          type: "STANDARD",
+          creationDate: m.created,
+        };
       }
       case "StartExecution": {
         const e = this.startExecution(str("stateMachineArn") ?? "", str("name"), str("input") ?? "{}");
@@ -231,10 +313,16 @@ export class LocalStepFunctions {
       case "DescribeExecution": {
         const e = this.mustGet(str("executionArn") ?? "");
         return {
-          executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status,
-          startDate: e.startDate, input: e.input,
-          ...(e.stopDate ? { stopDate: e.stopDate } : {}), ...(e.output ? { output: e.output } : {}),
-          ...(e.error ? { error: e.error } : {}), ...(e.cause ? { cause: e.cause } : {}),
+          executionArn: e.executionArn,
+          stateMachineArn: e.stateMachineArn,
+          name: e.name,
+          status: e.status,
+          startDate: e.startDate,
+          input: e.input,
+          ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+          ...(e.output ? { output: e.output } : {}),
+          ...(e.error ? { error: e.error } : {}),
+          ...(e.cause ? { cause: e.cause } : {}),
         };
       }
       case "StopExecution":
@@ -246,7 +334,14 @@ export class LocalStepFunctions {
           .sort((a, b) => b.startDate - a.startDate);
         const { items, nextToken } = page(all, body);
         return {
-          executions: items.map((e) => ({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status, startDate: e.startDate, ...(e.stopDate ? { stopDate: e.stopDate } : {}) })),
+          executions: items.map((e) => ({
+            executionArn: e.executionArn,
+            stateMachineArn: e.stateMachineArn,
+            name: e.name,
+            status: e.status,
+            startDate: e.startDate,
+            ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+          })),
           ...(nextToken ? { nextToken } : {}),
         };
       }
@@ -257,7 +352,10 @@ export class LocalStepFunctions {
         return { events: items, ...(nextToken ? { nextToken } : {}) };
       }
       default:
-        throw new ServiceError("UnknownOperationException", `${operation} is not served by the local Step Functions`);
+        throw new ServiceError(
+          "UnknownOperationException",
+          `${operation} is not served by the local Step Functions`,
+        );
     }
   }
 
@@ -284,16 +382,20 @@ export class LocalStepFunctions {
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const target = String(req.headers["x-amz-target"] ?? "");
       const operation = target.replace(/^AWSStepFunctions\./, "");
-      const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
+      const body = chunks.length
+        ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>)
+        : {};
       reply(200, await this.handle(operation, body));
     } catch (error) {
-      if (error instanceof ServiceError) reply(error.status, { __type: `com.amazonaws.states#${error.type}`, message: error.message });
+      if (error instanceof ServiceError)
+        reply(error.status, { __type: `com.amazonaws.states#${error.type}`, message: error.message });
       else reply(500, { __type: "com.amazonaws.states#InternalFailure", message: String(error) });
     }
   }
 
   async close() {
-    for (const e of this.executions.values()) if (e.status === "RUNNING") this.stopExecution(e.executionArn, "LocalStackStopped");
+    for (const e of this.executions.values())
+      if (e.status === "RUNNING") this.stopExecution(e.executionArn, "LocalStackStopped");
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

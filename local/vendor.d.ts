@@ -11,7 +11,13 @@ declare module "dynalite" {
 
 declare module "s3rver" {
   export default class S3rver {
-    constructor(options: { address?: string; port?: number; silent?: boolean; directory?: string; resetOnClose?: boolean });
+    constructor(options: {
+      address?: string;
+      port?: number;
+      silent?: boolean;
+      directory?: string;
+      resetOnClose?: boolean;
+    });
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
   }

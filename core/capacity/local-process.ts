@@ -3,7 +3,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { CapacityUnavailable } from "../errors.ts";
-import type { CapacityProvider, Instance, InstanceState, LaunchRequest, ManagedInstance } from "./provider.ts";
+import type {
+  CapacityProvider,
+  Instance,
+  InstanceState,
+  LaunchRequest,
+  ManagedInstance,
+} from "./provider.ts";
 
 type LocalInstance = Instance & {
   runId: string;
@@ -62,7 +68,12 @@ export class LocalProcessProvider implements CapacityProvider {
     const [file, ...args] = this.options.command;
     const child = spawn(file, args, {
       cwd: this.options.cwd,
-      env: { PATH: process.env.PATH ?? "", ...this.options.env, ...request.engineEnv, INSTANCE_ID: instanceId },
+      env: {
+        PATH: process.env.PATH ?? "",
+        ...this.options.env,
+        ...request.engineEnv,
+        INSTANCE_ID: instanceId,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const instance: LocalInstance = {

@@ -5,7 +5,6 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TaskSpec } from "../../core/schemas.ts";
 import type { Backend, BackendContext, BackendResult } from "./backend.ts";
 
 export const SIMULATED_NOTE =
@@ -73,16 +72,25 @@ export class SimulatedBackend implements Backend {
       await sleep(total * 50, undefined, { signal }); // 5% of the time per phase
     }
     const plan = spec.tasks.map((task) => ({ task, shape: shapeOf(task.name) }));
-    const docsOf = (t: TaskSpec, shape: TaskShape) =>
-      Math.max(1, Math.floor(spec.limit === undefined ? shape.docs : spec.limit < 1 ? shape.docs * spec.limit : Math.min(spec.limit, shape.docs)));
-    const allDocs = plan.reduce((sum, p) => sum + docsOf(p.task, p.shape), 0);
+    const docsOf = (shape: TaskShape) =>
+      Math.max(
+        1,
+        Math.floor(
+          spec.limit === undefined
+            ? shape.docs
+            : spec.limit < 1
+              ? shape.docs * spec.limit
+              : Math.min(spec.limit, shape.docs),
+        ),
+      );
+    const allDocs = plan.reduce((sum, p) => sum + docsOf(p.shape), 0);
     const evalMs = total * 800;
     const started = Date.now();
     let doneAll = 0;
     const scores: Record<string, Record<string, number[]>> = {};
     const samples: Record<string, unknown[]> = {};
     for (const { task, shape } of plan) {
-      const docs = docsOf(task, shape);
+      const docs = docsOf(shape);
       // Each (model, task) gets a fixed simulated skill; each doc a fixed simulated answer.
       const skill = 0.2 + 0.6 * random(`${spec.model.id}@${spec.model.revision}/${task.name}`)();
       const draw = random(`${spec.model.id}@${spec.model.revision}/${task.name}/docs`);
@@ -94,7 +102,8 @@ export class SimulatedBackend implements Backend {
         for (const m of shape.metrics) {
           const key = `${m.metric},${m.filter}`;
           const value = draw() < skill ? 1 : 0;
-          (scores[task.name][key] ??= []).push(value);
+          scores[task.name][key] ??= [];
+          scores[task.name][key].push(value);
           sample[m.metric + (m.filter === "none" ? "" : `_${m.filter}`)] = value;
         }
         samples[task.name].push(sample);
@@ -135,14 +144,22 @@ export class SimulatedBackend implements Backend {
     const file = {
       results,
       group_subtasks: Object.fromEntries(plan.map(({ task }) => [task.name, []])),
-      configs: Object.fromEntries(plan.map(({ task, shape }) => [task.name, { task: task.name, num_fewshot: task.numFewshot, simulated_docs: docsOf(task, shape) }])),
+      configs: Object.fromEntries(
+        plan.map(({ task, shape }) => [
+          task.name,
+          { task: task.name, num_fewshot: task.numFewshot, simulated_docs: docsOf(shape) },
+        ]),
+      ),
       versions: Object.fromEntries(plan.map(({ task, shape }) => [task.name, shape.version])),
       "n-shot": Object.fromEntries(plan.map(({ task }) => [task.name, task.numFewshot ?? 0])),
       higher_is_better: Object.fromEntries(
-        plan.map(({ task, shape }) => [task.name, Object.fromEntries(shape.metrics.map((m) => [m.metric, true]))]),
+        plan.map(({ task, shape }) => [
+          task.name,
+          Object.fromEntries(shape.metrics.map((m) => [m.metric, true])),
+        ]),
       ),
       "n-samples": Object.fromEntries(
-        plan.map(({ task, shape }) => [task.name, { original: shape.docs, effective: docsOf(task, shape) }]),
+        plan.map(({ task, shape }) => [task.name, { original: shape.docs, effective: docsOf(shape) }]),
       ),
       config: {
         model: "simulated",
@@ -152,7 +169,12 @@ export class SimulatedBackend implements Backend {
       },
       git_hash: null,
       date: Date.now() / 1000,
-      spoteval: { simulated: true, backend: "simulated", note: SIMULATED_NOTE, harness_revision: spec.harnessRevision },
+      spoteval: {
+        simulated: true,
+        backend: "simulated",
+        note: SIMULATED_NOTE,
+        harness_revision: spec.harnessRevision,
+      },
     };
     await writeFile(resultsFile, `${JSON.stringify(file, null, 2)}\n`);
     const sampleFiles = [];

@@ -18,7 +18,10 @@ export const handler = route(
     const store = runStore();
     const run = await store.getRun(path.runId);
     if (!run) throw new NotFound(`no run ${path.runId}`);
-    const [attempts, metrics] = await Promise.all([store.listAttempts(run.runId), store.listMetrics(run.runId)]);
+    const [attempts, metrics] = await Promise.all([
+      store.listAttempts(run.runId),
+      store.listMetrics(run.runId),
+    ]);
     if (query.format === "markdown") {
       return {
         statusCode: 200,
@@ -26,7 +29,9 @@ export const handler = route(
         body: metricsMarkdown(metrics, Boolean(run.simulated)),
       };
     }
-    const uri = run.resultsKey ? new Artifacts(awsClients.s3(), config().SPOTEVAL_BUCKET).uri(run.resultsKey) : undefined;
+    const uri = run.resultsKey
+      ? new Artifacts(awsClients.s3(), config().SPOTEVAL_BUCKET).uri(run.resultsKey)
+      : undefined;
     return json(200, runDetail(run, attempts, metrics, uri));
   },
 );

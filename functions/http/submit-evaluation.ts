@@ -8,7 +8,8 @@ import { submitDeps } from "../runtime.ts";
 const idempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "1-128 letters, digits, _ . : -");
 
 export const handler = route({ access: "write", body: EvaluationRequest }, async ({ body, headers }) => {
-  const key = headers["idempotency-key"] === undefined ? undefined : idempotencyKey.parse(headers["idempotency-key"]);
+  const key =
+    headers["idempotency-key"] === undefined ? undefined : idempotencyKey.parse(headers["idempotency-key"]);
   const { run } = await submitEvaluation(submitDeps(), body, key);
   return json(
     202,

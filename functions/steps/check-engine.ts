@@ -6,5 +6,7 @@ import { task } from "../middleware.ts";
 import { pipelineDeps } from "../runtime.ts";
 
 export const createHandler = (deps = pipelineDeps) =>
-  task(z.object({ runId, attempt: z.int().min(1) }), (input) => checkEngineStep(deps(), input.runId, input.attempt));
+  task(z.object({ runId, attempt: z.int().min(1) }), (input) =>
+    checkEngineStep(deps(), input.runId, input.attempt),
+  );
 export const handler = createHandler();

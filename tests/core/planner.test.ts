@@ -22,21 +22,28 @@ describe("planner", () => {
     const plan = planRun(spec({ parameters: 70e9 }));
     assert.deepEqual(plan.candidates.map((c) => c.instanceType).sort(), ["inf2.24xlarge", "inf2.48xlarge"]);
     const costs = plan.candidates.map((c) => c.expectedCostUsd);
-    assert.deepEqual(costs, [...costs].sort((a, b) => a - b));
+    assert.deepEqual(
+      costs,
+      [...costs].sort((a, b) => a - b),
+    );
     assert.equal(plan.candidates.find((c) => c.instanceType === "inf2.48xlarge")?.tpDegree, 24);
   });
 
   it("ranks by expected cost, so a faster but dearer instance can lose to a slower, cheaper one", () => {
     const plan = planRun(spec({ parameters: 7.24e9 }));
-    const [xl, big] = ["inf2.xlarge", "inf2.48xlarge"].map((t) => plan.candidates.find((c) => c.instanceType === t));
+    const [xl, big] = ["inf2.xlarge", "inf2.48xlarge"].map((t) =>
+      plan.candidates.find((c) => c.instanceType === t),
+    );
     assert.ok(big && xl && big.expectedHours < xl.expectedHours, "more chips finish sooner");
     assert.ok(xl.expectedCostUsd < big.expectedCostUsd, "but one chip is cheaper to finish");
   });
 
   it("refuses a model that fits nothing allowed, saying what to change", () => {
     assert.throws(
-      () => planRun(spec({ parameters: 70e9 }, { capacity: { instanceTypes: ["inf2.xlarge", "inf2.8xlarge"] } })),
-      (error: Error) => error instanceof ModelDoesNotFit && /inf2\.24xlarge/.test(error.message) && /GiB/.test(error.message),
+      () =>
+        planRun(spec({ parameters: 70e9 }, { capacity: { instanceTypes: ["inf2.xlarge", "inf2.8xlarge"] } })),
+      (error: Error) =>
+        error instanceof ModelDoesNotFit && /inf2\.24xlarge/.test(error.message) && /GiB/.test(error.message),
     );
     assert.throws(() => planRun(spec({ parameters: 400e9, dtype: "float32" })), ModelDoesNotFit);
   });

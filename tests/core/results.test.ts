@@ -3,9 +3,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ResultsInvalid } from "../../core/errors.ts";
-import { harnessTables, markdownTable, metricRows, parseResults, tablesFromRows, uniqueRows } from "../../core/results.ts";
+import {
+  harnessTables,
+  markdownTable,
+  metricRows,
+  parseResults,
+  tablesFromRows,
+  uniqueRows,
+} from "../../core/results.ts";
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/lm-eval/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) =>
+  readFileSync(new URL(`../fixtures/lm-eval/${name}`, import.meta.url), "utf8");
 
 /** Compare two markdown tables cell by cell, numbers as numbers. */
 function assertSameTable(actual: string, expected: string) {
@@ -16,7 +24,8 @@ function assertSameTable(actual: string, expected: string) {
     assert.equal(a[r].length, e[r].length, `columns in row ${r}`);
     for (let c = 0; c < e[r].length; c++) {
       const [x, y] = [a[r][c], e[r][c]];
-      if (x.trim() !== "" && !Number.isNaN(Number(x)) && !Number.isNaN(Number(y))) assert.equal(Number(x), Number(y));
+      if (x.trim() !== "" && !Number.isNaN(Number(x)) && !Number.isNaN(Number(y)))
+        assert.equal(Number(x), Number(y));
       else assert.equal(x, y, `row ${r} column ${c}`);
     }
   }
@@ -42,13 +51,20 @@ describe("results tables, as lm_eval prints them", () => {
       ["regression_arc", "", " - arc_challenge", "", " - arc_easy", ""],
     );
     const older = harnessTables(parseResults(fixture("llama3-8b-mmlu.json")));
-    const names = older.results.split("\n").slice(2, 5).map((l) => l.split("|")[1].trimEnd());
+    const names = older.results
+      .split("\n")
+      .slice(2, 5)
+      .map((l) => l.split("|")[1].trimEnd());
     assert.deepEqual(names, ["mmlu", " - humanities", "  - formal_logic"]);
     assert.ok(older.groups?.startsWith("|      Groups      |Version|"));
   });
 
   it("rebuilds the same tables from the rows spoteval stores", () => {
-    for (const name of ["group-regression-expected.json", "cpu-regression-expected.json", "llama3-8b-mmlu.json"]) {
+    for (const name of [
+      "group-regression-expected.json",
+      "cpu-regression-expected.json",
+      "llama3-8b-mmlu.json",
+    ]) {
       const file = parseResults(fixture(name));
       assert.deepEqual(tablesFromRows(uniqueRows(file)), harnessTables(file));
     }
@@ -74,7 +90,10 @@ describe("metric rows", () => {
     assert.equal(results.length, 62, "57 subjects, 4 categories and mmlu itself");
     assert.equal(groups.length, 5);
     assert.deepEqual(
-      results.filter((r) => r.isGroup).map((r) => r.task).sort(),
+      results
+        .filter((r) => r.isGroup)
+        .map((r) => r.task)
+        .sort(),
       ["mmlu", "mmlu_humanities", "mmlu_other", "mmlu_social_sciences", "mmlu_stem"],
     );
     const rows = uniqueRows(file);
@@ -90,7 +109,10 @@ describe("metric rows", () => {
     assert.equal(perplexity?.stderr, "N/A");
     assert.equal(perplexity?.higherIsBetter, false);
     assert.deepEqual(perplexity?.nSamples, { original: 5153, effective: 10 });
-    assert.ok(!results.some((r) => ["alias", "name", "sample_len"].includes(r.metric)), "only metrics become rows");
+    assert.ok(
+      !results.some((r) => ["alias", "name", "sample_len"].includes(r.metric)),
+      "only metrics become rows",
+    );
   });
 
   it("reads the 0.3 layout, metrics without filters", () => {
@@ -102,7 +124,7 @@ describe("metric rows", () => {
         ["acc_norm", "none", 0.24074074074074073, 0.008772796145221907],
       ],
     );
-    assert.match(markdownTable(results), /^\| Tasks  \|Version\|Filter\|n-shot\| Metric \|/);
+    assert.match(markdownTable(results), /^\| Tasks {2}\|Version\|Filter\|n-shot\| Metric \|/);
   });
 
   it("rejects what is not a results file, saying why", () => {

@@ -76,7 +76,14 @@ describe("run store", () => {
 
   it("opens an attempt once and only updates it from the states given", async () => {
     const run = await store.createRun(newRun());
-    const attempt = { runId: run.runId, attempt: 1, status: "LAUNCHING" as const, clientToken: "t", launchTries: 1, startedAt: new Date().toISOString() };
+    const attempt = {
+      runId: run.runId,
+      attempt: 1,
+      status: "LAUNCHING" as const,
+      clientToken: "t",
+      launchTries: 1,
+      startedAt: new Date().toISOString(),
+    };
     await store.openAttempt(attempt);
     const again = await store.openAttempt({ ...attempt, clientToken: "other" });
     assert.equal(again.clientToken, "t", "a retried open returns the first attempt");
@@ -92,7 +99,10 @@ describe("run store", () => {
     const first = await store.listRuns({ model, limit: 3 });
     assert.equal(first.runs.length, 3);
     const second = await store.listRuns({ model, limit: 3, cursor: first.cursor });
-    assert.deepEqual([...first.runs, ...second.runs].map((r) => r.runId), [...ids].reverse());
+    assert.deepEqual(
+      [...first.runs, ...second.runs].map((r) => r.runId),
+      [...ids].reverse(),
+    );
     const queued = await store.listRuns({ status: "QUEUED", limit: 100 });
     assert.ok(ids.every((id) => queued.runs.some((r) => r.runId === id)));
   });

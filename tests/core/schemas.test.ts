@@ -4,7 +4,9 @@ import { DEFAULT_HARNESS_REVISION, EvaluationRequest, toRunSpec } from "../../co
 
 describe("the evaluation request", () => {
   it("needs only model.id and tasks, and fills every default", () => {
-    const spec = toRunSpec(EvaluationRequest.parse({ model: { id: "mistralai/Mistral-7B-v0.1" }, tasks: ["gsm8k"] }));
+    const spec = toRunSpec(
+      EvaluationRequest.parse({ model: { id: "mistralai/Mistral-7B-v0.1" }, tasks: ["gsm8k"] }),
+    );
     assert.deepEqual(spec, {
       model: { id: "mistralai/Mistral-7B-v0.1", revision: "main", dtype: "bfloat16" },
       tasks: [{ name: "gsm8k", numFewshot: null }],
@@ -16,7 +18,9 @@ describe("the evaluation request", () => {
   });
 
   it("expands a suite into its tasks with their n-shot", () => {
-    const spec = toRunSpec(EvaluationRequest.parse({ model: { id: "s3://bucket/models/m1" }, suite: "open-llm-leaderboard-v1" }));
+    const spec = toRunSpec(
+      EvaluationRequest.parse({ model: { id: "s3://bucket/models/m1" }, suite: "open-llm-leaderboard-v1" }),
+    );
     assert.deepEqual(
       spec.tasks.map((t) => `${t.name}:${t.numFewshot}`),
       ["arc_challenge:25", "hellaswag:10", "mmlu:5", "truthfulqa_mc2:0", "winogrande:5", "gsm8k:5"],
@@ -37,6 +41,7 @@ describe("the evaluation request", () => {
       { model: { id: "org/m" }, tasks: ["gsm8k"], capacity: { instanceTypes: ["p4d.24xlarge"] } },
       { model: { id: "org/m" }, tasks: ["gsm8k"], harness: { revision: "main; curl" } },
     ];
-    for (const body of bad) assert.equal(EvaluationRequest.safeParse(body).success, false, JSON.stringify(body));
+    for (const body of bad)
+      assert.equal(EvaluationRequest.safeParse(body).success, false, JSON.stringify(body));
   });
 });

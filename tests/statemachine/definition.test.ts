@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import aslValidator from "asl-validator";
-import { readServerlessConfig, functionForResource } from "../../local/serverless-config.ts";
+import { functionForResource, readServerlessConfig } from "../../local/serverless-config.ts";
 import { projectRoot } from "../../local/stack.ts";
 
 type State = {
@@ -22,7 +22,10 @@ const definition = JSON.parse(readFileSync(`${projectRoot}/statemachine/evaluati
   States: Record<string, State>;
 };
 const states = definition.States;
-const next = (s: State) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].filter(Boolean) as string[];
+const next = (s: State) =>
+  [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].filter(
+    Boolean,
+  ) as string[];
 const isRelease = (name: string) => functionForResource(states[name].Resource ?? "") === "releaseCapacity";
 
 describe("statemachine/evaluation.asl.json", () => {
@@ -42,7 +45,14 @@ describe("statemachine/evaluation.asl.json", () => {
 
   it("uses only features that run both in AWS and under aws-local-stepfunctions", () => {
     const text = JSON.stringify(definition);
-    for (const banned of ["JSONata", "Arguments", "Assign", "waitForTaskToken", "HeartbeatSeconds", "arn:aws:states:::"]) {
+    for (const banned of [
+      "JSONata",
+      "Arguments",
+      "Assign",
+      "waitForTaskToken",
+      "HeartbeatSeconds",
+      "arn:aws:states:::",
+    ]) {
       assert.ok(!text.includes(banned), banned);
     }
   });
@@ -72,14 +82,21 @@ describe("statemachine/evaluation.asl.json", () => {
     for (const end of [...endings, "RecordFailure", "RecordSuccess", "RecordCancelled"]) {
       assert.ok(!reachable.has(end), `${end} is reachable without a release`);
     }
-    assert.ok(reachable.has("CheckEngine") && reachable.has("AcquireCapacity"), "the search covers the running states");
+    assert.ok(
+      reachable.has("CheckEngine") && reachable.has("AcquireCapacity"),
+      "the search covers the running states",
+    );
   });
 
   it("sends interruptions back to AcquireCapacity, bounded by maxAttempts", () => {
-    const choice = states.EngineState.Choices?.find((c) => (c as { StringEquals?: string }).StringEquals === "interrupted");
+    const choice = states.EngineState.Choices?.find(
+      (c) => (c as { StringEquals?: string }).StringEquals === "interrupted",
+    );
     assert.equal(choice?.Next, "ReleaseInterrupted");
     assert.equal(states.ReleaseInterrupted.Next, "AttemptsLeft");
-    const left = states.AttemptsLeft as State & { Choices: { NumericGreaterThanEqualsPath?: string; Next: string }[] };
+    const left = states.AttemptsLeft as State & {
+      Choices: { NumericGreaterThanEqualsPath?: string; Next: string }[];
+    };
     assert.equal(left.Choices[0].NumericGreaterThanEqualsPath, "$.maxAttempts");
     assert.equal(left.Default, "AcquireCapacity");
   });

@@ -7,8 +7,8 @@ import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import type { CapacityProvider, LaunchRequest } from "../../core/capacity/provider.ts";
 import { CapacityUnavailable } from "../../core/errors.ts";
 import type { Run } from "../../core/run-store.ts";
-import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
 import { pipelineDeps, runStore } from "../../functions/runtime.ts";
+import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
 import { lambdaContext } from "../../local/gateway.ts";
 import { sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
@@ -46,7 +46,8 @@ function reclaiming(base: CapacityProvider, when: (attempt: number) => boolean):
     ...bind(base),
     launch: async (request: LaunchRequest) => {
       const instance = await base.launch(request);
-      if (when(request.attempt)) setTimeout(() => void LocalProcessProvider.reclaim(instance.instanceId), 300);
+      if (when(request.attempt))
+        setTimeout(() => void LocalProcessProvider.reclaim(instance.instanceId), 300);
       return instance;
     },
   };
@@ -103,7 +104,8 @@ describe("the evaluation state machine", { concurrency: true }, () => {
   after(() => stack.stop());
   const runs: Record<string, string> = {};
   before(async () => {
-    for (const model of ["test/success", ...Object.keys(scenarios), "test/cancelled"]) runs[model] = await submit(model);
+    for (const model of ["test/success", ...Object.keys(scenarios), "test/cancelled"])
+      runs[model] = await submit(model);
   });
 
   it("succeeds: metrics recorded, capacity released, run SUCCEEDED", async () => {
@@ -190,6 +192,12 @@ describe("the evaluation state machine", { concurrency: true }, () => {
     assert.equal(run.status, "CANCELLED");
     assert.equal(run.reason, "cancelled by user");
     const execution = await assertNothingLeft(runId);
-    assert.ok(execution.history.some((e) => e.type === "TaskStateEntered" && (e.stateEnteredEventDetails as { name: string }).name === "ReleaseCancelled"));
+    assert.ok(
+      execution.history.some(
+        (e) =>
+          e.type === "TaskStateEntered" &&
+          (e.stateEnteredEventDetails as { name: string }).name === "ReleaseCancelled",
+      ),
+    );
   });
 });

@@ -11,10 +11,20 @@ export async function testTable() {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const address = server.address();
   const endpoint = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "x", secretAccessKey: "x" },
+  });
   const table = "runs";
   const { table: definition } = readServerlessConfig(projectRoot);
-  await client.send(new CreateTableCommand({ TableName: table, BillingMode: "PAY_PER_REQUEST", ...(definition as object) } as never));
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: "PAY_PER_REQUEST",
+      ...(definition as object),
+    } as never),
+  );
   const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return {
     db,

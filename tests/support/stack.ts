@@ -1,7 +1,9 @@
 // Test support: the real local stack on free ports, an API client, and polling (never a fixed sleep).
 import { type Stack, type StackOptions, startStack } from "../../local/stack.ts";
 
-export async function testStack(options: StackOptions = {}): Promise<Stack & { api: ReturnType<typeof apiClient> }> {
+export async function testStack(
+  options: StackOptions = {},
+): Promise<Stack & { api: ReturnType<typeof apiClient> }> {
   const stack = await startStack({ port: 0, simulatedSeconds: 1, waitMs: 100, retryMs: 0, ...options });
   return { ...stack, api: apiClient(stack.urls.API, stack.apiKey) };
 }
@@ -21,11 +23,19 @@ export function apiClient(base: string, key: string) {
     } catch {
       // markdown, csv or empty
     }
-    return { status: response.status, headers: response.headers, body: body as Record<string, unknown> & unknown[] & string };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: body as Record<string, unknown> & unknown[] & string,
+    };
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

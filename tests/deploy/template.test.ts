@@ -1,0 +1,120 @@
+// `serverless package` works offline with no AWS credentials, and its CloudFormation template holds
+// the functions, routes, state machine, table and bucket that serverless.yml declares.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { functionForResource } from "../../local/serverless-config.ts";
+import { projectRoot } from "../../local/stack.ts";
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+let dir: string;
+let resources: Record<string, Resource>;
+let zips: string[];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "spoteval-package-"));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: dir,
+    SLS_TELEMETRY_DISABLED: "1",
+    SLS_NOTIFICATIONS_MODE: "off",
+    SLS_DEPRECATION_DISABLE: "*",
+  };
+  await promisify(execFile)(
+    join(projectRoot, "node_modules/.bin/serverless"),
+    ["package", "--package", dir],
+    {
+      cwd: projectRoot,
+      env,
+      timeout: 180_000,
+    },
+  );
+  const template = JSON.parse(await readFile(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
+  resources = template.Resources;
+  zips = (await readdir(dir)).filter((f) => f.endsWith(".zip"));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+describe("the packaged deployment", () => {
+  it("has one bundled nodejs22.x function per handler", () => {
+    const functions = ofType("AWS::Lambda::Function");
+    const handlers = functions.map(([, f]) => f.Properties.Handler).sort();
+    assert.deepEqual(handlers, [
+      "functions/http/get-evaluation.handler",
+      "functions/http/list-evaluations.handler",
+      "functions/http/submit-evaluation.handler",
+      "functions/steps/acquire-capacity.handler",
+      "functions/steps/check-engine.handler",
+      "functions/steps/finish-run.handler",
+      "functions/steps/plan.handler",
+      "functions/steps/record-metrics.handler",
+      "functions/steps/release-capacity.handler",
+    ]);
+    for (const [, f] of functions) assert.equal(f.Properties.Runtime, "nodejs22.x");
+    assert.equal(zips.length, functions.length);
+  });
+
+  it("routes the HTTP API to its handlers", () => {
+    const routes = ofType("AWS::ApiGatewayV2::Route")
+      .map(([, r]) => r.Properties.RouteKey)
+      .sort();
+    assert.deepEqual(routes, ["GET /evaluations", "GET /evaluations/{runId}", "POST /evaluations"]);
+  });
+
+  it("deploys the one ASL file as the state machine, every Task pointing at a Lambda", async () => {
+    const [[, machine]] = ofType("AWS::StepFunctions::StateMachine");
+    const [text, params] = (
+      machine.Properties.DefinitionString as { "Fn::Sub": [string, Record<string, unknown>] }
+    )["Fn::Sub"];
+    const deployed = JSON.parse(text) as { States: Record<string, { Type: string; Resource?: string }> };
+    const asl = JSON.parse(await readFile(join(projectRoot, "statemachine/evaluation.asl.json"), "utf8"));
+    assert.deepEqual(Object.keys(deployed.States), Object.keys(asl.States));
+    for (const [name, state] of Object.entries(deployed.States)) {
+      if (state.Type !== "Task") continue;
+      const placeholder = /^\$\{(\w+)\}$/.exec(state.Resource ?? "")?.[1] ?? "";
+      const target = params[placeholder] as { "Fn::GetAtt"?: [string, string] } | undefined;
+      const fn = functionForResource(asl.States[name].Resource) ?? "";
+      const logicalId = `${fn[0].toUpperCase()}${fn.slice(1)}LambdaFunction`;
+      assert.deepEqual(target?.["Fn::GetAtt"], [logicalId, "Arn"], `${name} invokes ${logicalId}`);
+      assert.ok(resources[logicalId], `${logicalId} exists`);
+    }
+  });
+
+  it("declares the single table with its keys, indexes and TTL", () => {
+    const [[, table]] = ofType("AWS::DynamoDB::Table");
+    const p = table.Properties as Record<string, unknown> & {
+      GlobalSecondaryIndexes: { IndexName: string }[];
+    };
+    assert.deepEqual(p.KeySchema, [
+      { AttributeName: "PK", KeyType: "HASH" },
+      { AttributeName: "SK", KeyType: "RANGE" },
+    ]);
+    assert.deepEqual(
+      p.GlobalSecondaryIndexes.map((i) => i.IndexName),
+      ["byModel", "byStatus", "byCreated"],
+    );
+    assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: "expires", Enabled: true });
+    assert.equal(p.BillingMode, "PAY_PER_REQUEST");
+  });
+
+  it("keeps the artifacts bucket private and encrypted", () => {
+    const [[, bucket]] = ofType("AWS::S3::Bucket").filter(([id]) => id === "ArtifactsBucket");
+    const p = bucket.Properties as {
+      PublicAccessBlockConfiguration: Record<string, boolean>;
+      BucketEncryption: unknown;
+    };
+    assert.ok(Object.values(p.PublicAccessBlockConfiguration).every(Boolean));
+    assert.ok(p.BucketEncryption);
+  });
+
+  it("grants no wildcard action to the functions", () => {
+    const text = JSON.stringify(resources.IamRoleLambdaExecution);
+    assert.ok(!/"Action":\s*"\*"|"\w+:\*"/.test(text), "no '*' or 'service:*' action");
+  });
+});
