@@ -81,6 +81,7 @@ export async function acquireStep(
       runId,
       attempt: n,
       clientToken: attempt.clientToken,
+      launchTry: attempt.launchTries,
       candidates: plan.candidates.map((c) => ({ instanceType: c.instanceType, tpDegree: c.tpDegree })),
       allowOnDemand: run.spec.capacity.allowOnDemand,
       ...(run.spec.capacity.maxSpotPrice !== undefined

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { Artifacts } from "../core/artifacts.ts";
 import { parseKeyHashes } from "../core/auth.ts";
 import { awsClients } from "../core/aws.ts";
+import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
 import type { PipelineDeps } from "../core/pipeline.ts";
@@ -27,6 +28,11 @@ const Env = z.object({
   BOOT_SECONDS: z.coerce.number().positive().default(1800),
   MAX_ATTEMPTS: z.coerce.number().int().positive().default(4),
   MAX_RUN_HOURS: z.coerce.number().positive().default(24),
+  JANITOR_SILENT_SECONDS: z.coerce.number().positive().default(3600),
+  /** EC2: the engine launch template, the subnets to launch in, the managed-by tag value. */
+  LAUNCH_TEMPLATE_ID: z.string().optional(),
+  SUBNET_IDS: z.string().optional(),
+  MANAGED_BY: z.string().default("spoteval"),
 });
 export type Env = z.infer<typeof Env>;
 
@@ -60,7 +66,16 @@ function capacityProvider(): CapacityProvider {
     ) as Record<string, string>;
     capacity = new LocalProcessProvider({ command, env: engineEnv });
   } else {
-    throw new Error("CAPACITY_PROVIDER=ec2 is not available in this build yet; use CAPACITY_PROVIDER=local");
+    if (!c.LAUNCH_TEMPLATE_ID || !c.SUBNET_IDS)
+      throw new Error("CAPACITY_PROVIDER=ec2 needs LAUNCH_TEMPLATE_ID and SUBNET_IDS");
+    capacity = new Ec2SpotProvider({
+      ec2: awsClients.ec2(),
+      launchTemplateId: c.LAUNCH_TEMPLATE_ID,
+      subnetIds: c.SUBNET_IDS.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+      managedBy: c.MANAGED_BY,
+    });
   }
   return capacity;
 }

@@ -123,9 +123,7 @@ export class LocalProcessProvider implements CapacityProvider {
   async describe(instanceIds: string[]): Promise<InstanceState[]> {
     return instanceIds.map((instanceId) => {
       const instance = instances.get(instanceId);
-      return instance
-        ? { instanceId, state: instance.state, ...(instance.reason ? { reason: instance.reason } : {}) }
-        : { instanceId, state: "unknown", reason: "no such instance" };
+      return instance ? managed(instance) : { instanceId, state: "unknown", reason: "no such instance" };
     });
   }
 

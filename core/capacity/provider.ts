@@ -6,6 +6,8 @@ export type LaunchRequest = {
   attempt: number;
   /** Same token, same launch: a retried caller never starts a second instance. */
   clientToken: string;
+  /** 1 for the first launch of this attempt; each launch that found no capacity adds one (the ladder). */
+  launchTry?: number;
   candidates: { instanceType: string; tpDegree: number }[];
   allowOnDemand: boolean;
   maxSpotPrice?: number;
@@ -28,6 +30,9 @@ export type InstanceState = {
   state: "pending" | "running" | "shutting-down" | "terminated" | "stopped" | "unknown";
   /** Why it stopped, when it did: Spot reclaim, engine exit, user shutdown. */
   reason?: string;
+  /** The run and attempt it was tagged with, when it is one of ours. */
+  runId?: string;
+  attempt?: number;
 };
 
 export type ManagedInstance = InstanceState & { runId: string; attempt: number; launchedAt: string };

@@ -45,17 +45,23 @@ describe("the packaged deployment", () => {
   it("has one bundled nodejs22.x function per handler", () => {
     const functions = ofType("AWS::Lambda::Function");
     const handlers = functions.map(([, f]) => f.Properties.Handler).sort();
-    assert.deepEqual(handlers, [
-      "functions/http/get-evaluation.handler",
-      "functions/http/list-evaluations.handler",
-      "functions/http/submit-evaluation.handler",
-      "functions/steps/acquire-capacity.handler",
-      "functions/steps/check-engine.handler",
-      "functions/steps/finish-run.handler",
-      "functions/steps/plan.handler",
-      "functions/steps/record-metrics.handler",
-      "functions/steps/release-capacity.handler",
-    ]);
+    assert.deepEqual(
+      handlers,
+      [
+        "functions/http/get-evaluation.handler",
+        "functions/http/list-evaluations.handler",
+        "functions/http/submit-evaluation.handler",
+        "functions/events/execution-ended.handler",
+        "functions/events/instance-event.handler",
+        "functions/scheduled/janitor.handler",
+        "functions/steps/acquire-capacity.handler",
+        "functions/steps/check-engine.handler",
+        "functions/steps/finish-run.handler",
+        "functions/steps/plan.handler",
+        "functions/steps/record-metrics.handler",
+        "functions/steps/release-capacity.handler",
+      ].sort(),
+    );
     for (const [, f] of functions) assert.equal(f.Properties.Runtime, "nodejs22.x");
     assert.equal(zips.length, functions.length);
   });
@@ -111,6 +117,53 @@ describe("the packaged deployment", () => {
     };
     assert.ok(Object.values(p.PublicAccessBlockConfiguration).every(Boolean));
     assert.ok(p.BucketEncryption);
+  });
+
+  it("launches engines with IMDSv2 only, shutdown = terminate, an encrypted root volume and no inbound port", () => {
+    const data = resources.EngineLaunchTemplate.Properties.LaunchTemplateData as Record<string, never> & {
+      MetadataOptions: Record<string, unknown>;
+      BlockDeviceMappings: { Ebs: Record<string, unknown> }[];
+      UserData: unknown;
+    };
+    assert.equal(data.MetadataOptions.HttpTokens, "required");
+    assert.equal(data.InstanceInitiatedShutdownBehavior, "terminate");
+    assert.equal(data.BlockDeviceMappings[0].Ebs.Encrypted, true);
+    assert.match(String(data.ImageId), /^\{\{resolve:ssm:\/aws\/service\/neuron\//);
+    const sg = resources.EngineSecurityGroup.Properties as { SecurityGroupIngress?: unknown[] };
+    assert.equal(sg.SecurityGroupIngress, undefined, "no ingress rule");
+    const userData = JSON.stringify(data.UserData);
+    assert.ok(
+      !/hf_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|aws_secret_access_key|password=/i.test(userData),
+      "no secret in user-data",
+    );
+    assert.match(userData, /HF_TOKEN_SECRET_ARN=/, "the engine gets where the token is, not the token");
+    assert.match(userData, /spoteval-run-id/);
+  });
+
+  it("wires the interruption, execution-ended and janitor rules to their handlers", () => {
+    const patterns = ofType("AWS::Events::Rule").map(([, r]) =>
+      JSON.stringify(r.Properties.EventPattern ?? r.Properties.ScheduleExpression),
+    );
+    assert.ok(patterns.some((p) => p.includes("EC2 Spot Instance Interruption Warning")));
+    assert.ok(patterns.some((p) => p.includes("EC2 Instance State-change Notification")));
+    assert.ok(
+      patterns.some(
+        (p) => p.includes("Step Functions Execution Status Change") && /ABORTED.*TIMED_OUT.*FAILED/.test(p),
+      ),
+    );
+    assert.ok(patterns.some((p) => p.includes("rate(10 minutes)")));
+  });
+
+  it("lets the functions launch and terminate only what carries the managed-by tag", () => {
+    type Statement = { Action: string[]; Condition?: Record<string, Record<string, unknown>> };
+    const role = resources.IamRoleLambdaExecution.Properties as {
+      Policies: { PolicyDocument: { Statement: Statement[] } }[];
+    };
+    const statements = role.Policies[0].PolicyDocument.Statement;
+    const launch = statements.find((s) => s.Action.includes("ec2:CreateFleet"));
+    assert.equal(launch?.Condition?.StringEquals["aws:RequestTag/spoteval-managed-by"], "spoteval-dev");
+    const terminate = statements.find((s) => s.Action.includes("ec2:TerminateInstances"));
+    assert.equal(terminate?.Condition?.StringEquals["aws:ResourceTag/spoteval-managed-by"], "spoteval-dev");
   });
 
   it("grants no wildcard action to the functions", () => {

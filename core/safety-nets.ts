@@ -1,0 +1,81 @@
+// The layers under the state machine that make sure no instance outlives its run: an interruption
+// noticed at once, an execution that died without releasing, and a janitor for anything left over.
+import type { PipelineDeps } from "./pipeline.ts";
+import { releaseStep } from "./pipeline.ts";
+import { isFinal } from "./schemas.ts";
+
+/** A Spot interruption warning or a state change of one of our instances: mark its attempt at once. */
+export async function instanceInterrupted(deps: PipelineDeps, instanceId: string, reason: string) {
+  const [instance] = await deps.capacity.describe([instanceId]);
+  if (!instance?.runId || !instance.attempt) return { marked: false, why: "not an instance of spoteval" };
+  const marked = await deps.store.updateAttempt(instance.runId, instance.attempt, ["LAUNCHING", "RUNNING"], {
+    status: "INTERRUPTED",
+    endReason: reason,
+  });
+  return { marked, runId: instance.runId, attempt: instance.attempt };
+}
+
+const executionErrors: Record<string, string> = {
+  ABORTED: "ExecutionAborted",
+  TIMED_OUT: "ExecutionTimedOut",
+  FAILED: "ExecutionFailed",
+};
+
+/**
+ * An execution ended ABORTED, TIMED_OUT or FAILED: it may never have reached its own ReleaseCapacity.
+ * Release everything of the run, and fail the run if nothing else recorded an end.
+ */
+export async function executionEnded(deps: PipelineDeps, runId: string, status: string, cause?: string) {
+  const run = await deps.store.getRun(runId);
+  if (!run) return { released: [] as string[], failed: false };
+  const reason = `execution ${status}${cause ? `: ${cause}` : ""}`;
+  const { terminated } = await releaseStep(deps, runId, "failed", reason);
+  if (isFinal(run.status)) return { released: terminated, failed: false };
+  const attempts = await deps.store.listAttempts(runId);
+  await deps.store.transition(runId, "FAILED", {
+    reason,
+    error: { name: executionErrors[status] ?? "ExecutionEnded", message: reason },
+    costUsd: attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0),
+  });
+  return { released: terminated, failed: true };
+}
+
+export type Reclaimed = { instanceId: string; runId: string; why: string };
+
+/**
+ * Terminate every managed instance whose run is finished or unknown, or whose attempt has been silent
+ * past the limit (its orchestration must be gone: CheckEngine would have given it up long before).
+ */
+export async function sweep(deps: PipelineDeps, silentSeconds: number): Promise<Reclaimed[]> {
+  const now = (deps.now?.() ?? new Date()).getTime();
+  const reclaimed: Reclaimed[] = [];
+  const live = (await deps.capacity.listManaged()).filter(
+    (i) => !["terminated", "shutting-down"].includes(i.state),
+  );
+  const byRun = Map.groupBy(live, (i) => i.runId);
+  for (const [runId, instances] of byRun) {
+    const run = runId ? await deps.store.getRun(runId) : undefined;
+    let why: string | undefined;
+    if (!run) why = "its run is unknown";
+    else if (isFinal(run.status)) why = `its run is ${run.status}`;
+    else {
+      const attempts = await deps.store.listAttempts(runId);
+      const lastSign = Math.max(
+        ...instances.map((i) => {
+          const a = attempts.find((x) => x.attempt === i.attempt);
+          return Date.parse(a?.heartbeatAt ?? a?.launchedAt ?? i.launchedAt);
+        }),
+      );
+      if (now - lastSign > silentSeconds * 1000) why = `silent for ${Math.round((now - lastSign) / 1000)} s`;
+    }
+    if (!why) continue;
+    const terminated =
+      run && !isFinal(run.status)
+        ? (await releaseStep(deps, runId, "failed", `janitor: ${why}`)).terminated
+        : await deps.capacity.releaseRun(runId);
+    for (const instanceId of terminated.length ? terminated : instances.map((i) => i.instanceId)) {
+      reclaimed.push({ instanceId, runId, why });
+    }
+  }
+  return reclaimed;
+}

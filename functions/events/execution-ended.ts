@@ -1,0 +1,42 @@
+// EventBridge: a Step Functions execution ended ABORTED, TIMED_OUT or FAILED. It may not have
+// released its capacity (an aborted execution runs no more states): release it here.
+import { z } from "zod";
+import { executionEnded } from "../../core/safety-nets.ts";
+import { runId } from "../../core/schemas.ts";
+import { task } from "../middleware.ts";
+import { pipelineDeps } from "../runtime.ts";
+
+const ExecutionStatusChange = z.object({
+  detail: z.looseObject({
+    name: z.string(),
+    status: z.enum(["ABORTED", "TIMED_OUT", "FAILED"]),
+    input: z.string().nullish(),
+    cause: z.string().nullish(),
+  }),
+});
+
+function runOf(detail: { name: string; input?: string | null }): string {
+  try {
+    const input = JSON.parse(detail.input ?? "{}") as { runId?: string };
+    return runId.parse(input.runId ?? detail.name);
+  } catch {
+    return runId.parse(detail.name);
+  }
+}
+
+export const createHandler = (deps = pipelineDeps) =>
+  task(ExecutionStatusChange, async ({ detail }) => {
+    const id = runOf(detail);
+    const result = await executionEnded(deps(), id, detail.status, detail.cause ?? undefined);
+    console.log(
+      JSON.stringify({
+        level: "INFO",
+        message: "execution ended",
+        runId: id,
+        status: detail.status,
+        ...result,
+      }),
+    );
+    return result;
+  });
+export const handler = createHandler();

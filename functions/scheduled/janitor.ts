@@ -1,0 +1,15 @@
+// Scheduled: terminate any instance of ours whose run is finished, unknown, or silent too long.
+import { z } from "zod";
+import { sweep } from "../../core/safety-nets.ts";
+import { task } from "../middleware.ts";
+import { config, pipelineDeps } from "../runtime.ts";
+
+export const createHandler = (deps = pipelineDeps) =>
+  task(z.unknown(), async () => {
+    const reclaimed = await sweep(deps(), config().JANITOR_SILENT_SECONDS);
+    for (const r of reclaimed) {
+      console.log(JSON.stringify({ level: "WARN", message: "janitor reclaimed an instance", ...r }));
+    }
+    return { reclaimed: reclaimed.length };
+  });
+export const handler = createHandler();
