@@ -185,16 +185,14 @@ describe("Ec2SpotProvider.launch", () => {
 
   it("fails fast on the vCPU quota, naming the quota to raise", async () => {
     subnets();
-    ec2
-      .on(CreateFleetCommand)
-      .resolves({
-        Errors: [
-          {
-            ErrorCode: "VcpuLimitExceeded",
-            ErrorMessage: "You have requested more vCPU capacity than your current vCPU limit of 0",
-          },
-        ],
-      });
+    ec2.on(CreateFleetCommand).resolves({
+      Errors: [
+        {
+          ErrorCode: "VcpuLimitExceeded",
+          ErrorMessage: "You have requested more vCPU capacity than your current vCPU limit of 0",
+        },
+      ],
+    });
     await assert.rejects(
       provider().launch(request()),
       (e: Error) => e instanceof QuotaExceeded && /All Inf Spot Instance Requests/.test(e.message),
