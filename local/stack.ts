@@ -30,6 +30,8 @@ export type StackOptions = {
   /** Milliseconds a Wait / Retry waits locally instead of its seconds (undefined: as written). */
   waitMs?: number;
   retryMs?: number;
+  /** Seconds between local janitor sweeps (the deployment's schedule is 10 minutes). */
+  janitorSeconds?: number;
   /** Replace the handler of a serverless function (tests wrap capacity faults this way). */
   handlers?: Record<string, TaskHandler>;
 };
@@ -146,6 +148,36 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
   });
 
+  // EventBridge, locally: an execution that ends ABORTED, TIMED_OUT or FAILED reaches the same handler
+  // as in AWS, and the janitor runs on a timer as its schedule would.
+  const invoke = (name: string, event: unknown) =>
+    (modules[name] as (e: unknown, c: unknown) => Promise<unknown>)(event, lambdaContext(name));
+  stepFunctions.onExecutionEnded = (e) =>
+    invoke("onExecutionEnded", {
+      version: "0",
+      id: crypto.randomUUID(),
+      "detail-type": "Step Functions Execution Status Change",
+      source: "aws.states",
+      time: new Date().toISOString(),
+      detail: {
+        executionArn: e.executionArn,
+        stateMachineArn: e.stateMachineArn,
+        name: e.name,
+        status: e.status,
+        input: e.input,
+        cause: e.cause ?? null,
+      },
+    });
+  const janitor = setInterval(
+    () => {
+      invoke("janitor", { source: "aws.events", "detail-type": "Scheduled Event", detail: {} }).catch(
+        (error) => console.error(`janitor failed: ${String(error)}`),
+      );
+    },
+    (options.janitorSeconds ?? 60) * 1000,
+  );
+  janitor.unref();
+
   const gateway = new LocalGateway(
     config.routes.map((route) => ({ route, handler: modules[route.functionName] as HttpHandler })),
   );
@@ -159,6 +191,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     table,
     stepFunctions,
     stop: async () => {
+      clearInterval(janitor);
       await gateway.close();
       await stepFunctions.close();
       await LocalProcessProvider.releaseEverything();

@@ -76,6 +76,19 @@ export class LocalStepFunctions {
   >();
   readonly executions = new Map<string, LocalExecution>();
   private server?: Server;
+  /** Called when an execution ends ABORTED, TIMED_OUT or FAILED, as EventBridge would be. */
+  onExecutionEnded?: (execution: LocalExecution) => Promise<unknown>;
+  /** Deliveries of onExecutionEnded still running (close waits for them). */
+  private readonly deliveries = new Set<Promise<unknown>>();
+
+  private ended(execution: LocalExecution) {
+    if (!this.onExecutionEnded || !["ABORTED", "TIMED_OUT", "FAILED"].includes(execution.status)) return;
+    const delivery = this.onExecutionEnded(execution).catch((error) =>
+      console.error(`execution-ended delivery for ${execution.name} failed: ${String(error)}`),
+    );
+    this.deliveries.add(delivery);
+    void delivery.finally(() => this.deliveries.delete(delivery));
+  }
 
   register(options: LocalStateMachineOptions): string {
     const overrides = this.taskHandlers(options);
@@ -177,6 +190,7 @@ export class LocalStepFunctions {
         execution.error = details?.error ?? error.cause?.name ?? error.name;
         execution.cause = details?.cause ?? error.cause?.message ?? error.message;
         execution.stopDate = Date.now() / 1000;
+        this.ended(execution);
       },
     );
     this.executions.set(executionArn, execution);
@@ -194,6 +208,7 @@ export class LocalStepFunctions {
         executionAbortedEventDetails: { ...(error ? { error } : {}), ...(cause ? { cause } : {}) },
       });
       execution.abort();
+      this.ended(execution);
     }
     return { stopDate: execution.stopDate };
   }

@@ -1,0 +1,104 @@
+// The layers below the state machine: an aborted execution still releases its instance and ends its
+// run; the janitor reclaims instances whose run is finished, unknown or silent; an interruption
+// event marks the attempt at once.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
+import { newRunId } from "../../core/ids.ts";
+import { sweep } from "../../core/safety-nets.ts";
+import { createHandler as instanceEvent } from "../../functions/events/instance-event.ts";
+import { pipelineDeps, runStore } from "../../functions/runtime.ts";
+import { lambdaContext } from "../../local/gateway.ts";
+import { sampleRequest, testStack, waitFor } from "../support/stack.ts";
+
+const stack = await testStack({ simulatedSeconds: 60, janitorSeconds: 3600 });
+const sfn = new SFNClient({
+  endpoint: stack.urls.StepFunctions,
+  region: "us-east-1",
+  credentials: { accessKeyId: "x", secretAccessKey: "x" },
+});
+after(async () => {
+  sfn.destroy();
+  await stack.stop();
+});
+
+async function runningRun(model: string) {
+  const { body } = await stack.api("/evaluations", { method: "POST", json: sampleRequest(model) });
+  const runId = body.runId as string;
+  const attempt = await waitFor("the engine's first heartbeat", async () => {
+    const [a] = await runStore().listAttempts(runId);
+    return a?.heartbeatAt && a.instanceId ? a : undefined;
+  });
+  return { runId, attempt };
+}
+
+describe("safety nets", () => {
+  it("releases the instance of an execution aborted mid-run, and fails the run with the reason", async () => {
+    const { runId } = await runningRun("test/aborted");
+    const executionArn = `${stack.stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
+    await sfn.send(new StopExecutionCommand({ executionArn, cause: "operator stopped it" }));
+    const run = await waitFor("the run to be failed", async () => {
+      const r = await runStore().getRun(runId);
+      return r?.status === "FAILED" ? r : undefined;
+    });
+    assert.equal(run.error?.name, "ExecutionAborted");
+    assert.match(run.reason ?? "", /operator stopped it/);
+    await waitFor("no instance of the run alive", async () =>
+      LocalProcessProvider.alive().some((i) => i.runId === runId) ? undefined : true,
+    );
+    const [attempt] = await runStore().listAttempts(runId);
+    assert.ok(attempt.endedAt);
+  });
+
+  it("reclaims an instance whose run is unknown, and leaves an active, heartbeating run alone", async () => {
+    const { runId } = await runningRun("test/janitor-keeps");
+    const provider = new LocalProcessProvider((pipelineDeps().capacity as LocalProcessProvider).options);
+    const orphanRun = newRunId();
+    const orphan = await provider.launch({
+      runId: orphanRun,
+      attempt: 1,
+      clientToken: `${orphanRun}-1-1`,
+      candidates: [{ instanceType: "inf2.xlarge", tpDegree: 2 }],
+      allowOnDemand: false,
+      engineEnv: { RUN_ID: orphanRun, ATTEMPT: "1" },
+    });
+    const reclaimed = await sweep({ ...pipelineDeps(), capacity: provider }, 3600);
+    assert.deepEqual(reclaimed, [
+      { instanceId: orphan.instanceId, runId: orphanRun, why: "its run is unknown" },
+    ]);
+    assert.ok(
+      LocalProcessProvider.alive().some((i) => i.runId === runId),
+      "the active run keeps its instance",
+    );
+    assert.ok(!LocalProcessProvider.alive().some((i) => i.runId === orphanRun));
+  });
+
+  it("reclaims the instance of a run silent past the limit, closing its attempt", async () => {
+    const { runId } = await runningRun("test/janitor-silent");
+    const later = new Date(Date.now() + 2 * 3600 * 1000);
+    const reclaimed = await sweep({ ...pipelineDeps(), now: () => later }, 3600);
+    assert.ok(reclaimed.some((r) => r.runId === runId && /silent/.test(r.why)));
+    assert.ok(!LocalProcessProvider.alive().some((i) => i.runId === runId));
+  });
+
+  it("marks the attempt interrupted as soon as a Spot warning arrives", async () => {
+    const { runId, attempt } = await runningRun("test/spot-warning");
+    const handler = instanceEvent();
+    const out = await handler(
+      {
+        "detail-type": "EC2 Spot Instance Interruption Warning",
+        source: "aws.ec2",
+        detail: { "instance-id": attempt.instanceId, "instance-action": "terminate" },
+      },
+      lambdaContext("onInstanceEvent"),
+    );
+    assert.deepEqual(out, { marked: true, runId, attempt: 1 });
+    const run = await waitFor("the run to move on to a second attempt", async () => {
+      const attempts = await runStore().listAttempts(runId);
+      return attempts.length === 2 ? attempts : undefined;
+    });
+    assert.equal(run[0].status, "INTERRUPTED");
+    assert.match(run[0].endReason ?? "", /Spot interruption warning/);
+  });
+});
