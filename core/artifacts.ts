@@ -1,5 +1,11 @@
 // Raw results, per-sample logs and engine logs in S3, under the run they belong to.
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { NotFound } from "./errors.ts";
 
 export const artifactKeys = {
@@ -8,6 +14,7 @@ export const artifactKeys = {
     `runs/${runId}/attempt-${attempt}/${file}`,
   log: (runId: string, attempt: number) => `runs/${runId}/attempt-${attempt}/engine.log`,
   cache: (runId: string) => `runs/${runId}/cache/`,
+  neuronCache: () => "neuron-cache/",
 };
 
 export class Artifacts {
@@ -32,6 +39,24 @@ export class Artifacts {
       }
       throw error;
     }
+  }
+
+  async getBytes(key: string): Promise<Uint8Array> {
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const out = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }),
+      );
+      for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+      ContinuationToken = out.NextContinuationToken;
+    } while (ContinuationToken);
+    return keys;
   }
 
   async putText(key: string, body: string | Uint8Array, contentType = "application/json"): Promise<string> {

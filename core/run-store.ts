@@ -67,6 +67,8 @@ export type Attempt = {
   costUsd?: number;
   backend?: string;
   simulated?: boolean;
+  /** What produced the numbers: harness revision, optimum-neuron, engine image, NeuronCores. */
+  provenance?: Record<string, string>;
 };
 
 export type StoredMetric = Omit<MetricRow, "displayName"> & {

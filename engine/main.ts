@@ -1,10 +1,16 @@
 // Entry point of the engine container (and of a local "instance"): configuration from the environment
-// that user-data (or the local provider) sets, then one run of the runner, then exit.
+// that user-data (or the local provider) sets, then one run of the runner, then exit. On EC2 the
+// user-data shuts the instance down when this exits (instance-initiated shutdown = terminate).
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { z } from "zod";
 import { Artifacts } from "../core/artifacts.ts";
 import { awsClients } from "../core/aws.ts";
 import { RunStore } from "../core/run-store.ts";
+import type { Backend } from "./backends/backend.ts";
+import { HarnessBackend } from "./backends/harness.ts";
 import { SimulatedBackend } from "./backends/simulated.ts";
+import { Imds } from "./imds.ts";
+import { detectNeuronCores, tensorParallelDegree } from "./neuron.ts";
 import { runEngine } from "./runner.ts";
 
 const Env = z.object({
@@ -12,9 +18,21 @@ const Env = z.object({
   ATTEMPT: z.coerce.number().int().min(1),
   SPOTEVAL_TABLE: z.string().min(1),
   SPOTEVAL_BUCKET: z.string().min(1),
-  ENGINE_BACKEND: z.enum(["simulated"]).default("simulated"),
+  ENGINE_BACKEND: z.enum(["simulated", "neuronx", "hf"]).default("neuronx"),
   ENGINE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(30),
+  /** argv of the harness as JSON, default python -m lm_eval. */
+  LM_EVAL_COMMAND: z.string().default('["python","-m","lm_eval"]'),
+  NEURON_LS: z.string().default("neuron-ls"),
+  HF_DEVICE: z.string().default("cpu"),
+  HF_TOKEN_SECRET_ARN: z.string().optional(),
+  /** The SDK's own variable for the instance metadata endpoint. */
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().optional(),
+  NOTICE_POLL_SECONDS: z.coerce.number().positive().default(5),
   SIMULATED_SECONDS: z.coerce.number().positive().default(8),
+  /** Set by the image: what it was built from. */
+  SPOTEVAL_HARNESS_REVISION: z.string().optional(),
+  SPOTEVAL_OPTIMUM_NEURON_VERSION: z.string().optional(),
+  ENGINE_IMAGE: z.string().optional(),
   /** fault[@attempt], e.g. "fail@1": only for the simulated backend, to test the pipeline around it. */
   SIMULATED_FAULT: z
     .string()
@@ -23,17 +41,54 @@ const Env = z.object({
 });
 
 const env = Env.parse(process.env);
-const [fault, onlyAttempt] = (env.SIMULATED_FAULT ?? "").split("@");
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function backend(): Backend {
+  if (env.ENGINE_BACKEND === "simulated") return new SimulatedBackend({ seconds: env.SIMULATED_SECONDS });
+  const command = z.array(z.string()).min(1).parse(JSON.parse(env.LM_EVAL_COMMAND));
+  return new HarnessBackend({
+    model: env.ENGINE_BACKEND,
+    command,
+    device: env.HF_DEVICE,
+    tpDegree: async () => {
+      const { cores, source } = await detectNeuronCores({ neuronLs: env.NEURON_LS });
+      const degree = tensorParallelDegree(cores);
+      log(`NeuronCores: ${cores} (from ${source}); tensor-parallel degree ${degree}`);
+      return degree;
+    },
+  });
+}
+
+/** The Hugging Face token for gated models, from Secrets Manager: never in user-data, never logged. */
+async function harnessEnv(): Promise<Record<string, string>> {
+  if (!env.HF_TOKEN_SECRET_ARN) return {};
+  const out = await new SecretsManagerClient({}).send(
+    new GetSecretValueCommand({ SecretId: env.HF_TOKEN_SECRET_ARN }),
+  );
+  return out.SecretString ? { HF_TOKEN: out.SecretString } : {};
+}
+
+const [fault, onlyAttempt] = (env.SIMULATED_FAULT ?? "").split("@");
+const onInstance = env.ENGINE_BACKEND !== "simulated" || env.AWS_EC2_METADATA_SERVICE_ENDPOINT !== undefined;
+const imds = new Imds(env.AWS_EC2_METADATA_SERVICE_ENDPOINT);
 
 const outcome = await runEngine(
   {
     store: new RunStore(awsClients.dynamo(), env.SPOTEVAL_TABLE),
     artifacts: new Artifacts(awsClients.s3(), env.SPOTEVAL_BUCKET),
-    backend: new SimulatedBackend({ seconds: env.SIMULATED_SECONDS }),
+    backend: backend(),
     heartbeatSeconds: env.ENGINE_HEARTBEAT_SECONDS,
     log,
-    ...(fault && (!onlyAttempt || Number(onlyAttempt) === env.ATTEMPT)
+    harnessEnv: await harnessEnv(),
+    provenance: Object.fromEntries(
+      Object.entries({
+        imageHarnessRevision: env.SPOTEVAL_HARNESS_REVISION,
+        optimumNeuron: env.SPOTEVAL_OPTIMUM_NEURON_VERSION,
+        image: env.ENGINE_IMAGE,
+      }).filter((e): e is [string, string] => e[1] !== undefined),
+    ),
+    ...(onInstance ? { notices: { poll: () => imds.notice(), everySeconds: env.NOTICE_POLL_SECONDS } } : {}),
+    ...(fault && env.ENGINE_BACKEND === "simulated" && (!onlyAttempt || Number(onlyAttempt) === env.ATTEMPT)
       ? { fault: fault as "fail" | "crash" | "hang" | "bad-results" }
       : {}),
   },

@@ -1,12 +1,14 @@
-// The engine runner an instance starts: load the run, run the harness backend, heartbeat progress
-// into the attempt item, upload results to S3, record how the attempt ended.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+// The engine runner an instance starts: load the run, restore the harness's request cache on a later
+// attempt, run the backend while heartbeating progress into the attempt item and watching for a Spot
+// notice, upload results to S3, and record how the attempt ended.
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { type Artifacts, artifactKeys } from "../core/artifacts.ts";
 import type { RunStore } from "../core/run-store.ts";
 import { isFinal, type Progress } from "../core/schemas.ts";
 import type { Backend } from "./backends/backend.ts";
+import type { Notice } from "./imds.ts";
 
 export type RunnerDeps = {
   store: RunStore;
@@ -14,68 +16,109 @@ export type RunnerDeps = {
   backend: Backend;
   heartbeatSeconds: number;
   log: (line: string) => void;
+  /** Spot notices (IMDS on EC2); polled every noticeSeconds. */
+  notices?: { poll: () => Promise<Notice | undefined>; everySeconds: number };
+  /** Environment the harness gets (HF token, compile cache); never logged. */
+  harnessEnv?: Record<string, string>;
+  /** Recorded on the attempt: what produced its numbers (image, harness revision, Neuron SDK). */
+  provenance?: Record<string, string>;
+  now?: () => Date;
   /** A fault to inject, for tests of the pipeline around the engine (simulated backend only). */
   fault?: "fail" | "crash" | "hang" | "bad-results";
 };
 
 export type RunnerOutcome = {
-  status: "FINISHED" | "FAILED" | "STOPPED";
+  status: "FINISHED" | "FAILED" | "INTERRUPTED" | "STOPPED";
   reason: string;
   resultsKey?: string;
 };
 
+class Stop extends Error {
+  readonly outcome: "FAILED" | "INTERRUPTED" | "STOPPED";
+  constructor(outcome: "FAILED" | "INTERRUPTED" | "STOPPED", reason: string) {
+    super(reason);
+    this.outcome = outcome;
+  }
+}
+
 export async function runEngine(deps: RunnerDeps, runId: string, attempt: number): Promise<RunnerOutcome> {
-  const { store } = deps;
+  const { store, artifacts } = deps;
+  const now = () => deps.now?.() ?? new Date();
   const run = await store.mustGetRun(runId);
   if (isFinal(run.status) || run.cancelRequested) {
     return { status: "STOPPED", reason: `run is ${run.cancelRequested ? "cancelled" : run.status}` };
   }
   const simulated = deps.backend.name === "simulated";
-  const startedAt = new Date().toISOString();
   const claimed = await store.updateAttempt(runId, attempt, ["LAUNCHING", "RUNNING"], {
     status: "RUNNING",
-    heartbeatAt: startedAt,
+    heartbeatAt: now().toISOString(),
     backend: deps.backend.name,
     simulated,
     progress: { phase: "boot", done: 0, total: 0 },
+    provenance: { harnessRevision: run.spec.harnessRevision, ...deps.provenance },
   });
   if (!claimed) return { status: "STOPPED", reason: `attempt ${attempt} is no longer open` };
 
   const abort = new AbortController();
+  const stop = (outcome: Stop["outcome"], reason: string) => {
+    if (!abort.signal.aborted) abort.abort(new Stop(outcome, reason));
+  };
   let progress: Progress = { phase: "boot", done: 0, total: 0 };
-  let stopReason: string | undefined;
   const logLines: string[] = [];
   const log = (line: string) => {
     logLines.push(line);
     if (logLines.length > 500) logLines.shift();
     deps.log(line);
   };
+  const work = await mkdtemp(join(tmpdir(), `spoteval-${runId}-${attempt}-`));
+  const outputDir = join(work, "output");
+  const cacheDir = join(work, "cache");
+  await mkdir(outputDir, { recursive: true });
+  await mkdir(cacheDir, { recursive: true });
 
-  // Heartbeat: progress into the attempt item; stop when the run is no longer active.
+  // Heartbeat: progress into the attempt item; stop when the run is over, cancelled, or past its deadline.
   const beat = async () => {
     if (deps.fault === "hang") return;
     const alive = await store.updateAttempt(runId, attempt, ["RUNNING"], {
-      heartbeatAt: new Date().toISOString(),
+      heartbeatAt: now().toISOString(),
       progress,
     });
     const current = await store.getRun(runId);
-    if (!alive || !current || isFinal(current.status) || current.cancelRequested) {
-      stopReason = !alive
-        ? "attempt closed by the pipeline"
-        : `run is ${current?.cancelRequested ? "cancelled" : current?.status}`;
-      abort.abort();
-    }
+    if (!alive) stop("STOPPED", "attempt closed by the pipeline");
+    else if (!current || isFinal(current.status)) stop("STOPPED", `run is ${current?.status ?? "gone"}`);
+    else if (current.cancelRequested) stop("STOPPED", "run cancelled");
+    else if (current.deadline && now().getTime() > Date.parse(current.deadline))
+      stop("FAILED", `run deadline ${current.deadline} passed`);
   };
-  const timer = setInterval(() => {
-    beat().catch((error) => log(`heartbeat failed: ${(error as Error).message}`));
-  }, deps.heartbeatSeconds * 1000);
+  const heartbeat = setInterval(
+    () => beat().catch((e) => log(`heartbeat failed: ${(e as Error).message}`)),
+    deps.heartbeatSeconds * 1000,
+  );
+  const watcher = deps.notices
+    ? setInterval(() => {
+        deps.notices
+          ?.poll()
+          .then(
+            (n) =>
+              n &&
+              stop(
+                "INTERRUPTED",
+                `${n.kind === "rebalance" ? "rebalance recommendation" : "Spot interruption notice"}: ${n.detail}`,
+              ),
+          )
+          .catch((e) => log(`instance metadata: ${(e as Error).message}`));
+      }, deps.notices.everySeconds * 1000)
+    : undefined;
 
-  const outputDir = await mkdtemp(join(tmpdir(), `spoteval-${runId}-${attempt}-`));
   try {
+    if (attempt > 1) {
+      const restored = await restoreCache(artifacts, runId, cacheDir);
+      log(`resuming: restored ${restored} request-cache file(s) from attempt ${attempt - 1}`);
+    }
     if (deps.fault === "crash") setTimeout(() => process.exit(137), deps.heartbeatSeconds * 1500).unref();
     if (deps.fault === "fail")
       setTimeout(
-        () => abort.abort(new Error("simulated harness error")),
+        () => stop("FAILED", "harness error: simulated harness error"),
         deps.heartbeatSeconds * 1500,
       ).unref();
     if (deps.fault === "hang") {
@@ -89,49 +132,87 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
       runId,
       attempt,
       outputDir,
+      cacheDir,
+      env: {
+        ...deps.harnessEnv,
+        NEURON_COMPILE_CACHE_URL: `s3://${artifacts.bucket}/${artifactKeys.neuronCache()}`,
+        // A compile killed midway is cached as failed; a later attempt must retry it.
+        ...(attempt > 1 ? { NEURON_CC_FLAGS: "--retry_failed_compilation" } : {}),
+      },
       onProgress: (p) => {
         progress = p;
       },
+      progress: () => progress,
       log,
       signal: abort.signal,
     });
     progress = { ...progress, phase: "upload" };
     const resultsKey = artifactKeys.results(runId, attempt, basename(result.resultsFile));
     const body = deps.fault === "bad-results" ? "{ not json" : await readFile(result.resultsFile);
-    await deps.artifacts.putText(resultsKey, body);
+    await artifacts.putText(resultsKey, body);
     for (const file of result.sampleFiles) {
-      await deps.artifacts.putText(
+      await artifacts.putText(
         artifactKeys.results(runId, attempt, basename(file)),
         await readFile(file),
         "application/jsonl",
       );
     }
-    clearInterval(timer);
     await store.updateAttempt(runId, attempt, ["RUNNING"], {
       status: "FINISHED",
       resultsKey,
-      heartbeatAt: new Date().toISOString(),
+      heartbeatAt: now().toISOString(),
       progress: { ...progress, phase: "done" },
     });
-    log(`results: ${deps.artifacts.uri(resultsKey)}${result.simulated ? " (SIMULATED)" : ""}`);
+    log(`results: ${artifacts.uri(resultsKey)}${result.simulated ? " (SIMULATED)" : ""}`);
     return { status: "FINISHED", reason: "evaluation finished", resultsKey };
   } catch (error) {
-    clearInterval(timer);
-    if (stopReason) {
-      log(`stopping: ${stopReason}`);
-      return { status: "STOPPED", reason: stopReason };
+    const stopped = abort.signal.reason instanceof Stop ? abort.signal.reason : undefined;
+    if (stopped?.outcome === "STOPPED") {
+      log(`stopping: ${stopped.message}`);
+      return { status: "STOPPED", reason: stopped.message };
     }
-    const cause = abort.signal.reason instanceof Error ? abort.signal.reason : error;
-    const reason = `harness error: ${(cause as Error).message}`;
+    if (stopped?.outcome === "INTERRUPTED") {
+      // Save what the harness has answered so far, so the next attempt resumes instead of restarting.
+      const saved = await saveCache(artifacts, runId, cacheDir).catch((e) => {
+        log(`could not save the request cache: ${(e as Error).message}`);
+        return 0;
+      });
+      await store.updateAttempt(runId, attempt, ["RUNNING"], {
+        status: "INTERRUPTED",
+        endReason: stopped.message,
+      });
+      log(`interrupted: ${stopped.message}; saved ${saved} request-cache file(s)`);
+      return { status: "INTERRUPTED", reason: stopped.message };
+    }
+    const reason = stopped?.message ?? (error as Error).message;
     const logKey = artifactKeys.log(runId, attempt);
-    await deps.artifacts
+    await artifacts
       .putText(logKey, `${logLines.join("\n")}\n${reason}\n`, "text/plain")
       .catch(() => undefined);
     await store.updateAttempt(runId, attempt, ["RUNNING"], { status: "FAILED", endReason: reason, logKey });
-    log(reason);
+    log(`failed: ${reason}`);
     return { status: "FAILED", reason };
   } finally {
-    clearInterval(timer);
-    await rm(outputDir, { recursive: true, force: true });
+    clearInterval(heartbeat);
+    if (watcher) clearInterval(watcher);
+    await rm(work, { recursive: true, force: true });
   }
+}
+
+async function saveCache(artifacts: Artifacts, runId: string, dir: string): Promise<number> {
+  const files = (await readdir(dir)).filter((f) => !f.startsWith("."));
+  for (const f of files) {
+    await artifacts.putText(
+      `${artifactKeys.cache(runId)}${f}`,
+      await readFile(join(dir, f)),
+      "application/octet-stream",
+    );
+  }
+  return files.length;
+}
+
+async function restoreCache(artifacts: Artifacts, runId: string, dir: string): Promise<number> {
+  const keys = await artifacts.list(artifactKeys.cache(runId));
+  for (const key of keys) await writeFile(join(dir, basename(key)), await artifacts.getBytes(key));
+  return keys.length;
 }

@@ -7,7 +7,12 @@ export type BackendContext = {
   attempt: number;
   /** Where the harness writes (its --output_path). */
   outputDir: string;
+  /** Where the harness keeps its request cache (--use_cache); restored from S3 on a later attempt. */
+  cacheDir: string;
+  /** Environment for the harness process (Neuron compile cache, HF token). */
+  env: Record<string, string>;
   onProgress: (progress: Progress) => void;
+  progress: () => Progress;
   log: (line: string) => void;
   signal: AbortSignal;
 };
