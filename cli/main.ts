@@ -2,51 +2,13 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { SpotevalError } from "../core/errors.ts";
-import { harnessTables, type MetricRow, parseResults, uniqueRows } from "../core/results.ts";
+import { metricsCsv } from "../core/formats.ts";
+import { harnessTables, parseResults, uniqueRows } from "../core/results.ts";
 
 const usage = `usage: spoteval parse-results FILE [--format markdown|json|csv]
 
   Reads an lm-evaluation-harness results file (any 0.3 / 0.4.x layout) and prints one row per task,
   metric and filter (json, csv), or the same tables lm_eval prints (markdown, the default).`;
-
-const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
-  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-};
-
-export function rowsAsCsv(rows: MetricRow[]): string {
-  const header = [
-    "task",
-    "is_group",
-    "version",
-    "filter",
-    "n_shot",
-    "metric",
-    "value",
-    "stderr",
-    "higher_is_better",
-    "n_samples_original",
-    "n_samples_effective",
-  ];
-  const lines = rows.map((r) =>
-    [
-      r.task,
-      r.isGroup,
-      r.version,
-      r.filter,
-      r.numFewshot,
-      r.metric,
-      r.value,
-      r.stderr,
-      r.higherIsBetter,
-      r.nSamples?.original,
-      r.nSamples?.effective,
-    ]
-      .map(csvCell)
-      .join(","),
-  );
-  return [header.join(","), ...lines].join("\n");
-}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -78,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(tables.groups ? `${tables.results}\n\n${tables.groups}` : tables.results);
     } else {
       const rows = uniqueRows(file);
-      console.log(format === "json" ? JSON.stringify(rows, null, 2) : rowsAsCsv(rows));
+      console.log(format === "json" ? JSON.stringify(rows, null, 2) : metricsCsv(rows));
     }
     return 0;
   } catch (error) {

@@ -368,6 +368,21 @@ export class RunStore {
     return items.length;
   }
 
+  async getMetric(
+    runId: string,
+    task: string,
+    metric: string,
+    filter: string,
+  ): Promise<StoredMetric | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { PK: `RUN#${runId}`, SK: `METRIC#${task}#${metric}#${filter}` },
+      }),
+    );
+    return strip<StoredMetric>(out.Item);
+  }
+
   async listMetrics(runId: string): Promise<StoredMetric[]> {
     const items: StoredMetric[] = [];
     let cursor: Record<string, unknown> | undefined;

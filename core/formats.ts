@@ -1,0 +1,68 @@
+// Tabular answers as CSV and markdown, beside JSON: one place that turns rows into text.
+import type { MetricRow } from "./results.ts";
+
+const csvCell = (v: unknown) => {
+  const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+};
+
+export function toCsv(columns: string[], rows: Record<string, unknown>[]): string {
+  return [columns.join(","), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(","))].join("\n");
+}
+
+export function toMarkdown(columns: string[], rows: Record<string, unknown>[]): string {
+  const cell = (v: unknown) => (v === null || v === undefined ? "" : String(v)).replaceAll("|", "\\|");
+  return [
+    `|${columns.join("|")}|`,
+    `|${columns.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `|${columns.map((c) => cell(r[c])).join("|")}|`),
+  ].join("\n");
+}
+
+/** The columns of a metric in CSV, as `spoteval parse-results` and the API print them. */
+export const metricColumns = [
+  "task",
+  "is_group",
+  "version",
+  "filter",
+  "n_shot",
+  "metric",
+  "value",
+  "stderr",
+  "higher_is_better",
+  "n_samples_original",
+  "n_samples_effective",
+];
+
+/** One CSV row per task, metric and filter (and run, when given). */
+export function metricsCsv(rows: (MetricRow & { runId?: string })[]): string {
+  const withRun = rows.some((r) => r.runId);
+  return toCsv(
+    withRun ? ["run_id", ...metricColumns] : metricColumns,
+    rows.map((r) => ({
+      run_id: r.runId,
+      task: r.task,
+      is_group: r.isGroup,
+      version: r.version,
+      filter: r.filter,
+      n_shot: r.numFewshot,
+      metric: r.metric,
+      value: r.value,
+      stderr: r.stderr,
+      higher_is_better: r.higherIsBetter,
+      n_samples_original: r.nSamples?.original,
+      n_samples_effective: r.nSamples?.effective,
+    })),
+  );
+}
+
+export type Format = "json" | "csv" | "markdown";
+
+/** ?format= wins; then the Accept header; JSON by default. */
+export function negotiate(query: string | undefined, accept: string | undefined): Format {
+  if (query === "json" || query === "csv" || query === "markdown") return query;
+  const a = (accept ?? "").toLowerCase();
+  if (a.includes("text/csv")) return "csv";
+  if (a.includes("text/markdown")) return "markdown";
+  return "json";
+}
