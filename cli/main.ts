@@ -4,17 +4,204 @@ import { parseArgs } from "node:util";
 import { SpotevalError } from "../core/errors.ts";
 import { metricsCsv } from "../core/formats.ts";
 import { harnessTables, parseResults, uniqueRows } from "../core/results.ts";
+import { progressLine } from "./progress.ts";
 
 const usage = `usage: spoteval parse-results FILE [--format markdown|json|csv]
 
   Reads an lm-evaluation-harness results file (any 0.3 / 0.4.x layout) and prints one row per task,
   metric and filter (json, csv), or the same tables lm_eval prints (markdown, the default).`;
 
+/** Exit codes a script can rely on. */
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, rejected: 3, unreachable: 4 } as const;
+
+class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function client() {
+  const base = process.env.SPOTEVAL_URL ?? "http://127.0.0.1:4510";
+  const key = process.env.SPOTEVAL_API_KEY;
+  return async (path: string, init: RequestInit = {}): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await fetch(`${base.replace(/\/$/, "")}${path}`, {
+        ...init,
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          "content-type": "application/json",
+          ...init.headers,
+        },
+      });
+    } catch (error) {
+      throw new ApiError(0, `cannot reach ${base}: ${(error as Error).message} (set SPOTEVAL_URL)`);
+    }
+    if (res.status >= 400) {
+      const body = await res.text();
+      let detail = body;
+      try {
+        detail = (JSON.parse(body) as { detail?: string }).detail ?? body;
+      } catch {
+        // not problem+json
+      }
+      throw new ApiError(res.status, `HTTP ${res.status}: ${detail}`);
+    }
+    return res;
+  };
+}
+
+type RunView = Parameters<typeof progressLine>[0] & { runId: string; reason?: string };
+const FINAL = ["SUCCEEDED", "FAILED", "CANCELLED"];
+
+async function watch(api: ReturnType<typeof client>, runId: string, intervalMs: number): Promise<number> {
+  const tty = process.stdout.isTTY;
+  let last = "";
+  for (;;) {
+    const run = (await (await api(`/evaluations/${runId}`)).json()) as RunView;
+    const line = progressLine(run);
+    if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+    else if (line !== last) console.log(line);
+    last = line;
+    if (FINAL.includes(run.status)) {
+      if (tty) process.stdout.write("\n");
+      if (run.status === "SUCCEEDED")
+        console.log(`\n${await (await api(`/evaluations/${runId}?format=markdown`)).text()}`);
+      else console.log(`${run.status}: ${run.reason ?? ""}`);
+      return run.status === "SUCCEEDED" ? EXIT.ok : EXIT.runFailed;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+const apiUsage = `usage: spoteval <command> [options]     (SPOTEVAL_URL, SPOTEVAL_API_KEY; npm start prints both)
+
+  submit --model ID (--tasks a,b | --suite NAME) [--num-fewshot N] [--limit N] [--batch-size N]
+         [--revision REV] [--dtype D] [--parameters N] [--idempotency-key K] [--watch]
+  submit --file request.json [--watch]
+  status RUN_ID
+  watch RUN_ID                 live progress, then the result table; exit 1 if the run did not succeed
+  results RUN_ID [--format markdown|json|csv]
+  cancel RUN_ID
+  leaderboard --task T --metric M [--filter F] [--format markdown|json|csv]
+  parse-results FILE [--format markdown|json|csv]
+  local emit-registry-event FILE      deliver an EventBridge event to the running local stack
+
+exit codes: 0 ok, 1 run failed or cancelled, 2 usage, 3 request rejected (4xx), 4 server unreachable or 5xx`;
+
+async function apiCommand(command: string, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string" },
+      tasks: { type: "string" },
+      suite: { type: "string" },
+      "num-fewshot": { type: "string" },
+      limit: { type: "string" },
+      "batch-size": { type: "string" },
+      revision: { type: "string" },
+      dtype: { type: "string" },
+      parameters: { type: "string" },
+      "idempotency-key": { type: "string" },
+      file: { type: "string" },
+      watch: { type: "boolean" },
+      format: { type: "string", default: "markdown" },
+      task: { type: "string" },
+      metric: { type: "string" },
+      filter: { type: "string" },
+      interval: { type: "string", default: "1000" },
+    },
+  });
+  const api = client();
+  const id = positionals[0];
+  const needId = () => {
+    if (!id || !/^[0-9a-z]{26}$/.test(id)) throw new ApiError(-1, `${command} needs a run id`);
+    return id;
+  };
+  const num = (v?: string) => (v === undefined ? undefined : Number(v));
+  switch (command) {
+    case "submit": {
+      const body = values.file
+        ? JSON.parse(await readFile(values.file, "utf8"))
+        : {
+            model: {
+              id: values.model,
+              ...(values.revision ? { revision: values.revision } : {}),
+              ...(values.dtype ? { dtype: values.dtype } : {}),
+              ...(values.parameters ? { parameters: Number(values.parameters) } : {}),
+            },
+            ...(values.tasks ? { tasks: values.tasks.split(",") } : {}),
+            ...(values.suite ? { suite: values.suite } : {}),
+            ...(values["num-fewshot"] ? { numFewshot: num(values["num-fewshot"]) } : {}),
+            ...(values.limit ? { limit: num(values.limit) } : {}),
+            ...(values["batch-size"] ? { batchSize: num(values["batch-size"]) } : {}),
+          };
+      if (!values.file && !values.model) throw new ApiError(-1, "submit needs --model (or --file)");
+      const res = await api("/evaluations", {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: values["idempotency-key"] ? { "idempotency-key": values["idempotency-key"] } : {},
+      });
+      const { runId } = (await res.json()) as { runId: string };
+      console.log(runId);
+      return values.watch ? watch(api, runId, Number(values.interval)) : EXIT.ok;
+    }
+    case "status":
+      console.log(JSON.stringify(await (await api(`/evaluations/${needId()}`)).json(), null, 2));
+      return EXIT.ok;
+    case "watch":
+      return watch(api, needId(), Number(values.interval));
+    case "results":
+      console.log(await (await api(`/evaluations/${needId()}?format=${values.format}`)).text());
+      return EXIT.ok;
+    case "cancel": {
+      const res = (await (await api(`/evaluations/${needId()}`, { method: "DELETE" })).json()) as {
+        status: string;
+      };
+      console.log(`cancel requested (run is ${res.status}); capacity is released and the run ends CANCELLED`);
+      return EXIT.ok;
+    }
+    case "leaderboard": {
+      if (!values.task || !values.metric) throw new ApiError(-1, "leaderboard needs --task and --metric");
+      const q = new URLSearchParams({
+        task: values.task,
+        metric: values.metric,
+        format: values.format,
+        ...(values.filter ? { filter: values.filter } : {}),
+      });
+      console.log(await (await api(`/leaderboard?${q}`)).text());
+      return EXIT.ok;
+    }
+    case "local": {
+      if (id !== "emit-registry-event" || !positionals[1])
+        throw new ApiError(-1, "local emit-registry-event FILE");
+      const event = await readFile(positionals[1], "utf8");
+      console.log(await (await api("/_local/events", { method: "POST", body: event })).text());
+      return EXIT.ok;
+    }
+    default:
+      throw new ApiError(-1, `unknown command: ${command}`);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== "parse-results") {
-    console.error(command ? `unknown command: ${command}\n\n${usage}` : usage);
-    return 2;
+    if (!command || command === "help" || command === "--help") {
+      console.error(apiUsage);
+      return EXIT.usage;
+    }
+    try {
+      return await apiCommand(command, rest);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      console.error(error.status === -1 ? `${error.message}\n\n${apiUsage}` : error.message);
+      if (error.status === -1) return EXIT.usage;
+      return error.status >= 400 && error.status < 500 ? EXIT.rejected : EXIT.unreachable;
+    }
   }
   const { values, positionals } = parseArgs({
     args: rest,

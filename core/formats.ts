@@ -34,9 +34,8 @@ export const metricColumns = [
   "n_samples_effective",
 ];
 
-/** One CSV row per task, metric and filter (and run, when given). */
-export function metricsCsv(rows: (MetricRow & { runId?: string })[]): string {
-  const withRun = rows.some((r) => r.runId);
+/** One CSV row per task, metric and filter; with a run_id column when rows come from several runs. */
+export function metricsCsv(rows: (MetricRow & { runId?: string })[], withRun = false): string {
   return toCsv(
     withRun ? ["run_id", ...metricColumns] : metricColumns,
     rows.map((r) => ({

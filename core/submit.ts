@@ -1,11 +1,16 @@
 // Accepting an evaluation: validate what can be known now (does the model fit anything?),
 // record the run, start its execution. Idempotent by key, so a retried request starts nothing new.
 import { createHash } from "node:crypto";
-import type { z } from "zod";
+import { z } from "zod";
+import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
 import { planRun } from "./planner.ts";
 import type { Run, RunStore } from "./run-store.ts";
-import { type EvaluationRequest, toRunSpec } from "./schemas.ts";
+import {
+  type EvaluationRequest,
+  EvaluationRequest as EvaluationRequestSchema,
+  toRunSpec,
+} from "./schemas.ts";
 
 /** Starts the state machine execution named `name`; Step Functions itself dedups by name. */
 export type StartExecution = (name: string, input: ExecutionInput) => Promise<string>;
@@ -22,7 +27,7 @@ export type SubmitDeps = {
 
 export async function submitEvaluation(
   deps: SubmitDeps,
-  request: z.output<typeof EvaluationRequest>,
+  request: z.output<typeof EvaluationRequestSchema>,
   idempotencyKey?: string,
 ): Promise<{ run: Run; created: boolean }> {
   const spec = toRunSpec(request);
@@ -52,6 +57,17 @@ export async function submitEvaluation(
     capacity: { attempt: 0 },
   });
   return { run: await deps.store.updateRun(run.runId, { executionArn }), created };
+}
+
+/** A registry trigger: validated like an HTTP request (4xx on bad input), idempotent by its key. */
+export async function submitTrigger(deps: SubmitDeps, request: EvaluationRequest, key: string) {
+  const parsed = EvaluationRequestSchema.safeParse(request);
+  if (!parsed.success) {
+    throw new InvalidRequest(
+      `the registry event does not describe a valid evaluation: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  return submitEvaluation(deps, parsed.data, key);
 }
 
 export const hashOf = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");

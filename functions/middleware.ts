@@ -118,6 +118,17 @@ export function route<B extends ZodType, P extends ZodType, Q extends ZodType>(
     });
 }
 
+export const text = (contentType: string, body: string): HttpResult => ({
+  statusCode: 200,
+  headers: { "content-type": `${contentType}; charset=utf-8` },
+  body,
+});
+
+/** A route with no API key (webhooks verify their sender themselves; the OpenAPI document is public). */
+export function publicRoute(fn: (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>) {
+  return middy<APIGatewayProxyEventV2, HttpResult>().use(problemJson()).handler(fn);
+}
+
 export const json = (
   statusCode: number,
   body: unknown,

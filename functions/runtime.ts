@@ -33,6 +33,12 @@ const Env = z.object({
   LAUNCH_TEMPLATE_ID: z.string().optional(),
   SUBNET_IDS: z.string().optional(),
   MANAGED_BY: z.string().default("spoteval"),
+  /** Registry triggers: webhook secrets, watched Hub repos, what to run when the event does not say. */
+  HF_WEBHOOK_SECRET: z.string().default(""),
+  REGISTRY_WEBHOOK_SECRET: z.string().default(""),
+  WATCHED_MODELS: z.string().default(""),
+  DEFAULT_SUITE: z.enum(["open-llm-leaderboard-v1"]).default("open-llm-leaderboard-v1"),
+  DEFAULT_TASKS: z.string().default(""),
 });
 export type Env = z.infer<typeof Env>;
 
@@ -122,3 +128,13 @@ export const submitDeps = (): SubmitDeps => {
 };
 
 export const apiKeys = () => parseKeyHashes(config().API_KEY_HASHES);
+
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+export const triggerDefaults = () => {
+  const c = config();
+  return { suite: c.DEFAULT_SUITE, tasks: list(c.DEFAULT_TASKS), watched: list(c.WATCHED_MODELS) };
+};

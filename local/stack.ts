@@ -178,9 +178,42 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   janitor.unref();
 
-  const gateway = new LocalGateway(
-    config.routes.map((route) => ({ route, handler: modules[route.functionName] as HttpHandler })),
-  );
+  // EventBridge's bus, locally: `spoteval local emit-registry-event FILE` posts an event here and it
+  // reaches the function whose rule would match it (registry or EC2 events).
+  const emit: HttpHandler = async (event) => {
+    if (event.headers.authorization !== `Bearer ${apiKey}`)
+      return { statusCode: 401, body: "send the local API key" };
+    let bus: { "detail-type"?: string; source?: string };
+    try {
+      bus = JSON.parse(event.body ?? "");
+    } catch {
+      return { statusCode: 400, body: "the event is not JSON" };
+    }
+    const target = String(bus["detail-type"]).startsWith("EC2 ") ? "onInstanceEvent" : "onRegistryEvent";
+    try {
+      const result = await invoke(target, {
+        version: "0",
+        id: crypto.randomUUID(),
+        time: new Date().toISOString(),
+        ...bus,
+      });
+      return {
+        statusCode: 200,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ target, result }),
+      };
+    } catch (error) {
+      return {
+        statusCode: 400,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ target, error: String(error) }),
+      };
+    }
+  };
+  const gateway = new LocalGateway([
+    ...config.routes.map((route) => ({ route, handler: modules[route.functionName] as HttpHandler })),
+    { route: { method: "POST", path: "/_local/events", functionName: "localEventBus" }, handler: emit },
+  ]);
   const apiUrl = await gateway.listen(at(0));
 
   return {

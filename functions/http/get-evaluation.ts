@@ -3,18 +3,19 @@ import { z } from "zod";
 import { Artifacts } from "../../core/artifacts.ts";
 import { awsClients } from "../../core/aws.ts";
 import { NotFound } from "../../core/errors.ts";
+import { metricsCsv, negotiate } from "../../core/formats.ts";
 import { runId } from "../../core/schemas.ts";
 import { metricsMarkdown, runDetail } from "../../core/views.ts";
-import { json, route } from "../middleware.ts";
+import { json, route, text } from "../middleware.ts";
 import { config, runStore } from "../runtime.ts";
 
 export const handler = route(
   {
     access: "read",
     path: z.object({ runId }),
-    query: z.object({ format: z.enum(["json", "markdown"]).default("json") }),
+    query: z.object({ format: z.enum(["json", "csv", "markdown"]).optional() }),
   },
-  async ({ path, query }) => {
+  async ({ path, query, headers }) => {
     const store = runStore();
     const run = await store.getRun(path.runId);
     if (!run) throw new NotFound(`no run ${path.runId}`);
@@ -22,13 +23,9 @@ export const handler = route(
       store.listAttempts(run.runId),
       store.listMetrics(run.runId),
     ]);
-    if (query.format === "markdown") {
-      return {
-        statusCode: 200,
-        headers: { "content-type": "text/markdown; charset=utf-8" },
-        body: metricsMarkdown(metrics, Boolean(run.simulated)),
-      };
-    }
+    const format = negotiate(query.format, headers.accept);
+    if (format === "markdown") return text("text/markdown", metricsMarkdown(metrics, Boolean(run.simulated)));
+    if (format === "csv") return text("text/csv", metricsCsv(metrics));
     const uri = run.resultsKey
       ? new Artifacts(awsClients.s3(), config().SPOTEVAL_BUCKET).uri(run.resultsKey)
       : undefined;

@@ -1,5 +1,6 @@
 // POST /evaluations: accept an evaluation request and start its run.
 import { z } from "zod";
+import { InvalidRequest } from "../../core/errors.ts";
 import { EvaluationRequest } from "../../core/schemas.ts";
 import { submitEvaluation } from "../../core/submit.ts";
 import { json, route } from "../middleware.ts";
@@ -8,9 +9,11 @@ import { submitDeps } from "../runtime.ts";
 const idempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "1-128 letters, digits, _ . : -");
 
 export const handler = route({ access: "write", body: EvaluationRequest }, async ({ body, headers }) => {
-  const key =
-    headers["idempotency-key"] === undefined ? undefined : idempotencyKey.parse(headers["idempotency-key"]);
-  const { run } = await submitEvaluation(submitDeps(), body, key);
+  const given = headers["idempotency-key"];
+  const key = given === undefined ? undefined : idempotencyKey.safeParse(given);
+  if (key && !key.success)
+    throw new InvalidRequest("the Idempotency-Key header must be 1-128 letters, digits, _ . : -");
+  const { run } = await submitEvaluation(submitDeps(), body, key?.data);
   return json(
     202,
     { runId: run.runId, status: run.status, links: { self: `/evaluations/${run.runId}` } },

@@ -1,0 +1,16 @@
+// DELETE /evaluations/{runId}: cancel. The run is marked; the pipeline releases capacity and ends it CANCELLED.
+import { z } from "zod";
+import { cancelRun } from "../../core/queries.ts";
+import { runId } from "../../core/schemas.ts";
+import { json, route } from "../middleware.ts";
+import { runStore } from "../runtime.ts";
+
+export const handler = route({ access: "write", path: z.object({ runId }) }, async ({ path }) => {
+  const run = await cancelRun(runStore(), path.runId);
+  return json(202, {
+    runId: run.runId,
+    status: run.status,
+    cancelRequested: true,
+    links: { self: `/evaluations/${run.runId}` },
+  });
+});
