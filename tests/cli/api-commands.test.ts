@@ -18,7 +18,12 @@ after(async () => {
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
   promisify(execFile)(process.execPath, [`${projectRoot}/bin/spoteval.js`, ...args], {
-    env: { PATH: process.env.PATH ?? "", SPOTEVAL_URL: stack.urls.API, SPOTEVAL_API_KEY: stack.apiKey, ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      SPOTEVAL_URL: stack.urls.API,
+      SPOTEVAL_API_KEY: stack.apiKey,
+      ...env,
+    },
     timeout: 60_000,
   }).then(
     (r) => ({ code: 0, ...r }),
@@ -27,12 +32,25 @@ const cli = (args: string[], env: Record<string, string> = {}) =>
 
 describe("spoteval CLI", () => {
   it("submits, watches to the end, prints the table, and exits 0", async () => {
-    const out = await cli(["submit", "--model", "org/cli", "--tasks", "gsm8k", "--num-fewshot", "5", "--limit", "10", "--watch", "--interval", "200"]);
+    const out = await cli([
+      "submit",
+      "--model",
+      "org/cli",
+      "--tasks",
+      "gsm8k",
+      "--num-fewshot",
+      "5",
+      "--limit",
+      "10",
+      "--watch",
+      "--interval",
+      "200",
+    ]);
     assert.equal(out.code, 0, out.stderr);
     const [runId] = out.stdout.split("\n");
     assert.match(runId, /^[0-9a-z]{26}$/);
     assert.match(out.stdout, /SUCCEEDED/);
-    assert.match(out.stdout, /\|gsm8k\|      3\|flexible-extract\|     5\|exact_match\|/);
+    assert.match(out.stdout, /\|gsm8k\| {6}3\|flexible-extract\| {5}5\|exact_match\|/);
 
     const csv = await cli(["results", runId, "--format", "csv"]);
     assert.match(csv.stdout, /^task,is_group,/);
@@ -52,7 +70,15 @@ describe("spoteval CLI", () => {
 
   it("delivers a registry event to the local stack", async () => {
     const file = join(dir, "event.json");
-    await writeFile(file, JSON.stringify({ id: "cli-evt-1", source: "acme.registry", "detail-type": "ModelRegistered", detail: { model: { id: "org/cli-event" }, tasks: ["gsm8k"], limit: 5 } }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        id: "cli-evt-1",
+        source: "acme.registry",
+        "detail-type": "ModelRegistered",
+        detail: { model: { id: "org/cli-event" }, tasks: ["gsm8k"], limit: 5 },
+      }),
+    );
     const out = await cli(["local", "emit-registry-event", file]);
     assert.equal(out.code, 0, out.stderr);
     const body = JSON.parse(out.stdout) as { target: string; result: { runId: string; created: boolean } };
