@@ -48,7 +48,14 @@ describe("the packaged deployment", () => {
     assert.deepEqual(
       handlers,
       [
+        "functions/events/registry-event.handler",
+        "functions/http/cancel-evaluation.handler",
         "functions/http/get-evaluation.handler",
+        "functions/http/huggingface-webhook.handler",
+        "functions/http/leaderboard.handler",
+        "functions/http/model-results.handler",
+        "functions/http/openapi.handler",
+        "functions/http/registry-webhook.handler",
         "functions/http/list-evaluations.handler",
         "functions/http/submit-evaluation.handler",
         "functions/events/execution-ended.handler",
@@ -70,7 +77,17 @@ describe("the packaged deployment", () => {
     const routes = ofType("AWS::ApiGatewayV2::Route")
       .map(([, r]) => r.Properties.RouteKey)
       .sort();
-    assert.deepEqual(routes, ["GET /evaluations", "GET /evaluations/{runId}", "POST /evaluations"]);
+    assert.deepEqual(routes, [
+      "DELETE /evaluations/{runId}",
+      "GET /evaluations",
+      "GET /evaluations/{runId}",
+      "GET /leaderboard",
+      "GET /models/{modelId}/results",
+      "GET /openapi.json",
+      "POST /evaluations",
+      "POST /webhooks/huggingface",
+      "POST /webhooks/registry",
+    ]);
   });
 
   it("deploys the one ASL file as the state machine, every Task pointing at a Lambda", async () => {
@@ -152,6 +169,10 @@ describe("the packaged deployment", () => {
       ),
     );
     assert.ok(patterns.some((p) => p.includes("rate(10 minutes)")));
+    assert.ok(
+      patterns.some((p) => p.includes("SageMaker Model Package State Change") && p.includes("Approved")),
+    );
+    assert.ok(patterns.some((p) => p.includes("ModelRegistered")));
   });
 
   it("lets the functions launch and terminate only what carries the managed-by tag", () => {
