@@ -128,7 +128,8 @@ export class LocalProcessProvider implements CapacityProvider {
   }
 
   async releaseRun(runId: string): Promise<string[]> {
-    const mine = [...instances.values()].filter((i) => i.runId === runId);
+    // Like EC2's release: only what is still alive (a terminated instance is nothing to release).
+    const mine = [...instances.values()].filter((i) => i.runId === runId && i.state !== "terminated");
     await Promise.all(mine.map((i) => terminate(i, "released by spoteval")));
     return mine.map((i) => i.instanceId);
   }

@@ -1,0 +1,388 @@
+// The chaos suite: N runs through the local stack (real state machine, handlers, dynalite, s3rver,
+// local instances, simulated engine) while faults are injected at random, reproducibly from a seed.
+// Afterwards every invariant is checked and the figures are returned.
+import { ExecutionDoesNotExist, SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { Artifacts, artifactKeys } from "../../core/artifacts.ts";
+import { awsClients } from "../../core/aws.ts";
+import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
+import type { CapacityProvider, LaunchRequest } from "../../core/capacity/provider.ts";
+import { CapacityUnavailable, QuotaExceeded } from "../../core/errors.ts";
+import type { PipelineDeps } from "../../core/pipeline.ts";
+import { parseResults, uniqueRows } from "../../core/results.ts";
+import { instanceInterrupted } from "../../core/safety-nets.ts";
+import { isFinal } from "../../core/schemas.ts";
+import { pipelineDeps, runStore } from "../../functions/runtime.ts";
+import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
+import { createHandler as recordHandler } from "../../functions/steps/record-metrics.ts";
+import { lambdaContext } from "../../local/gateway.ts";
+import { type Stack, startStack } from "../../local/stack.ts";
+import { apiClient, waitFor } from "../support/stack.ts";
+
+/** mulberry32: a small seeded PRNG, so a seed replays the same faults. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Scenario = {
+  noCapacityTries: number;
+  quota: boolean;
+  launchTimeout: boolean;
+  reclaimAfterMs?: number;
+  noticeAfterMs?: number;
+  engineFault?: string;
+  recordTimeout: boolean;
+  cancelAfterMs?: number;
+  abortAfterMs?: number;
+  duplicateSubmit: boolean;
+};
+
+export type ChaosOptions = {
+  runs: number;
+  seed: number;
+  concurrency?: number;
+  throttleRate?: number;
+  log?: (line: string) => void;
+};
+export type ChaosFigures = {
+  runs: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  stuck: number;
+  leaked: number;
+  lost: number;
+  duplicated: number;
+  p50_s: number;
+  p99_s: number;
+  wall_s: number;
+  faults: Record<string, number>;
+  problems: string[];
+};
+
+function scenario(rng: () => number): Scenario {
+  const pick = (p: number) => rng() < p;
+  const engineFaults = ["crash@1", "hang@1", "fail", "bad-results"];
+  return {
+    noCapacityTries: pick(0.2) ? 1 + Math.floor(rng() * (pick(0.2) ? 7 : 3)) : 0,
+    quota: pick(0.03),
+    launchTimeout: pick(0.1),
+    ...(pick(0.15) ? { reclaimAfterMs: 200 + Math.floor(rng() * 1500) } : {}),
+    ...(pick(0.1) ? { noticeAfterMs: 200 + Math.floor(rng() * 1500) } : {}),
+    ...(pick(0.12) ? { engineFault: engineFaults[Math.floor(rng() * engineFaults.length)] } : {}),
+    recordTimeout: pick(0.1),
+    ...(pick(0.08) ? { cancelAfterMs: Math.floor(rng() * 2500) } : {}),
+    ...(pick(0.05) ? { abortAfterMs: 300 + Math.floor(rng() * 2000) } : {}),
+    duplicateSubmit: pick(0.1),
+  };
+}
+
+/** Throttling and 5xx from the AWS APIs the handlers call: the SDK's retries must absorb them. */
+function injectThrottling(rng: () => number, rate: number, counter: { n: number }) {
+  const clients = [awsClients.dynamo(), awsClients.s3(), awsClients.sfn()];
+  for (const client of clients) {
+    (client.middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+      (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+        if (rng() < rate) {
+          counter.n++;
+          const throttled = rng() < 0.5;
+          throw Object.assign(new Error(throttled ? "Rate exceeded" : "We encountered an internal error"), {
+            name: throttled ? "ThrottlingException" : "InternalServerError",
+            $fault: throttled ? "client" : "server",
+            $metadata: { httpStatusCode: throttled ? 400 : 500 },
+          });
+        }
+        return next(args);
+      },
+      { step: "finalizeRequest", priority: "low", name: "chaosThrottle" },
+    );
+  }
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
+  const log = options.log ?? (() => undefined);
+  // Scenarios are drawn up front from the seed, so the same seed injects the same faults however the
+  // runs interleave; throttling draws from its own stream.
+  const draw = prng(options.seed);
+  const planned = Array.from({ length: options.runs }, () => scenario(draw));
+  const rng = prng(options.seed * 7919 + 1);
+  const scenarios = new Map<string, Scenario>();
+  const launches = new Map<string, number>(); // runId#attempt -> instances launched
+  const faults: Record<string, number> = {};
+  const count = (f: string) => {
+    faults[f] = (faults[f] ?? 0) + 1;
+  };
+  const timedOutOnce = new Set<string>();
+
+  const capacityFor = (base: CapacityProvider, runId: string, s: Scenario): CapacityProvider => ({
+    name: base.name,
+    describe: (ids) => base.describe(ids),
+    releaseRun: (id) => base.releaseRun(id),
+    listManaged: () => base.listManaged(),
+    launch: async (request: LaunchRequest) => {
+      if (s.quota) throw new QuotaExceeded("VcpuLimitExceeded: chaos quota (All Inf Spot Instance Requests)");
+      if ((request.launchTry ?? 1) <= s.noCapacityTries)
+        throw new CapacityUnavailable("InsufficientInstanceCapacity: chaos");
+      const local = base as LocalProcessProvider;
+      const [fault, only] = (s.engineFault ?? "").split("@");
+      const withFault: Record<string, string> =
+        fault && (!only || Number(only) === request.attempt) ? { SIMULATED_FAULT: fault } : {};
+      const provider = new LocalProcessProvider({
+        ...local.options,
+        env: { ...local.options.env, ...withFault },
+      });
+      const instance = await provider.launch(request);
+      const key = `${runId}#${request.attempt}`;
+      const fresh = !launches.has(`${key}@${instance.instanceId}`);
+      if (fresh) {
+        launches.set(`${key}@${instance.instanceId}`, 1);
+        launches.set(key, (launches.get(key) ?? 0) + 1);
+      }
+      if (fresh && request.attempt === 1 && s.reclaimAfterMs !== undefined) {
+        setTimeout(() => void LocalProcessProvider.reclaim(instance.instanceId), s.reclaimAfterMs).unref();
+      }
+      if (fresh && request.attempt === 1 && s.noticeAfterMs !== undefined) {
+        setTimeout(
+          () =>
+            void instanceInterrupted(
+              pipelineDeps(),
+              instance.instanceId,
+              "Spot interruption warning (chaos)",
+            ).catch(() => undefined),
+          s.noticeAfterMs,
+        ).unref();
+      }
+      if (s.launchTimeout && !timedOutOnce.has(`launch:${runId}`)) {
+        // The launch succeeded but the Lambda timed out: Step Functions retries the same attempt.
+        timedOutOnce.add(`launch:${runId}`);
+        throw Object.assign(new Error("Task timed out after 60.00 seconds (chaos)"), {
+          name: "Lambda.Unknown",
+        });
+      }
+      return instance;
+    },
+  });
+
+  const withScenario = async (
+    input: unknown,
+    make: (s: Scenario, runId: string, deps: PipelineDeps) => PipelineDeps,
+  ) => {
+    const runId = (input as { runId: string }).runId;
+    const run = await runStore().mustGetRun(runId);
+    const s = scenarios.get(run.spec.model.id);
+    const deps = pipelineDeps();
+    return s ? make(s, runId, deps) : deps;
+  };
+
+  const stack: Stack = await startStack({
+    port: 0,
+    simulatedSeconds: 1,
+    waitMs: 100,
+    retryMs: 0,
+    janitorSeconds: 2,
+    env: { STALL_SECONDS: "3", BOOT_SECONDS: "60", MAX_ATTEMPTS: "3", JANITOR_SILENT_SECONDS: "20" },
+    handlers: {
+      acquireCapacity: async (input) => {
+        const deps = await withScenario(input, (s, runId, d) => ({
+          ...d,
+          capacity: capacityFor(d.capacity, runId, s),
+        }));
+        return acquireHandler(() => deps)(input, lambdaContext("acquireCapacity"));
+      },
+      recordMetrics: async (input) => {
+        const runId = (input as { runId: string }).runId;
+        const out = await recordHandler()(input, lambdaContext("recordMetrics"));
+        const run = await runStore().mustGetRun(runId);
+        if (scenarios.get(run.spec.model.id)?.recordTimeout && !timedOutOnce.has(`record:${runId}`)) {
+          timedOutOnce.add(`record:${runId}`);
+          throw Object.assign(new Error("Task timed out after its metrics were written (chaos)"), {
+            name: "Lambda.Unknown",
+          });
+        }
+        return out;
+      },
+    },
+  });
+  const throttles = { n: 0 };
+  injectThrottling(rng, options.throttleRate ?? 0.02, throttles);
+  const api = apiClient(stack.urls.API, stack.apiKey);
+  const sfn = new SFNClient({
+    endpoint: stack.urls.StepFunctions,
+    region: "us-east-1",
+    credentials: { accessKeyId: "x", secretAccessKey: "x" },
+  });
+  const started = Date.now();
+  const submitted: { runId: string; model: string; duplicateOf?: string }[] = [];
+  const problems: string[] = [];
+
+  const one = async (i: number) => {
+    const model = `chaos/run-${options.seed}-${i}`;
+    const s = planned[i];
+    scenarios.set(model, s);
+    for (const [k, v] of Object.entries(s)) if (v && k !== "noCapacityTries") count(k);
+    if (s.noCapacityTries) count(s.noCapacityTries > 5 ? "noCapacityExhausted" : "noCapacity");
+    const body = { model: { id: model, parameters: 7e9 }, tasks: ["gsm8k"], limit: 20 };
+    const key = `chaos-${options.seed}-${i}`;
+    const res = await api("/evaluations", {
+      method: "POST",
+      json: body,
+      headers: { "idempotency-key": key },
+    });
+    if (res.status !== 202) {
+      problems.push(`submit ${model}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+      return;
+    }
+    const runId = res.body.runId as string;
+    submitted.push({ runId, model });
+    if (s.duplicateSubmit) {
+      const again = await api("/evaluations", {
+        method: "POST",
+        json: body,
+        headers: { "idempotency-key": key },
+      });
+      submitted.push({ runId: again.body.runId as string, model, duplicateOf: runId });
+    }
+    const timers: Promise<void>[] = [];
+    if (s.cancelAfterMs !== undefined) {
+      timers.push(
+        new Promise((r) => setTimeout(r, s.cancelAfterMs)).then(async () => {
+          await api(`/evaluations/${runId}`, { method: "DELETE" }); // 202, or 409 if it already ended
+        }),
+      );
+    }
+    if (s.abortAfterMs !== undefined) {
+      timers.push(
+        new Promise((r) => setTimeout(r, s.abortAfterMs)).then(async () => {
+          const arn = `${stack.stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
+          await sfn
+            .send(new StopExecutionCommand({ executionArn: arn, cause: "chaos: orchestrator aborted" }))
+            .catch((e) => {
+              if (!(e instanceof ExecutionDoesNotExist)) throw e;
+            });
+        }),
+      );
+    }
+    await Promise.all(timers);
+    await waitFor(
+      `run ${runId} to end`,
+      async () => {
+        const run = await runStore().getRun(runId);
+        return run && isFinal(run.status) ? true : undefined;
+      },
+      180_000,
+    ).catch(() => problems.push(`run ${runId} did not end in time`));
+    log(`run ${i + 1}/${options.runs} ${runId} done ${JSON.stringify(s)}`);
+  };
+
+  // A bounded pool of concurrent runs.
+  let next = 0;
+  const workers = Array.from({ length: options.concurrency ?? 8 }, async () => {
+    while (next < options.runs) await one(next++);
+  });
+  await Promise.all(workers);
+  const wall = (Date.now() - started) / 1000;
+
+  // Let the last releases, execution-ended deliveries and local processes settle, as a janitor would.
+  await waitFor("executions to stop", async () =>
+    [...stack.stepFunctions.executions.values()].some((e) => e.status === "RUNNING") ? undefined : true,
+  ).catch(() => problems.push("executions still running"));
+  await waitFor(
+    "instances of finished runs to be gone",
+    async () => (LocalProcessProvider.alive().length ? undefined : true),
+    30_000,
+  ).catch(() => undefined);
+
+  // ---- invariants ----
+  const store = runStore();
+  const artifacts = new Artifacts(awsClients.s3(), stack.bucket);
+  let succeeded = 0;
+  let failed = 0;
+  let cancelled = 0;
+  let stuck = 0;
+  let lost = 0;
+  let duplicated = 0;
+  const durations: number[] = [];
+  const unique = [...new Map(submitted.map((s) => [s.runId, s])).values()];
+  for (const d of submitted.filter((s) => s.duplicateOf)) {
+    if (d.runId !== d.duplicateOf) {
+      duplicated++;
+      problems.push(`idempotency key gave two runs: ${d.duplicateOf} and ${d.runId}`);
+    }
+  }
+  for (const { runId } of unique) {
+    const run = await store.getRun(runId);
+    if (!run) {
+      lost++;
+      problems.push(`run ${runId} has no record`);
+      continue;
+    }
+    if (!isFinal(run.status) || !run.reason) {
+      stuck++;
+      problems.push(`run ${runId} is ${run.status} (reason: ${run.reason ?? "none"})`);
+      continue;
+    }
+    durations.push((Date.parse(run.updatedAt) - Date.parse(run.createdAt)) / 1000);
+    if (run.status === "SUCCEEDED") succeeded++;
+    else if (run.status === "FAILED") failed++;
+    else cancelled++;
+    const attempts = await store.listAttempts(runId);
+    const open = attempts.filter((a) => !a.endedAt);
+    if (open.length)
+      problems.push(`run ${runId}: attempt(s) ${open.map((a) => a.attempt).join(",")} never closed`);
+    const cost = attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0);
+    if (Math.abs((run.costUsd ?? 0) - cost) > 1e-6 && run.status !== "FAILED")
+      problems.push(`run ${runId}: cost ${run.costUsd} is not the sum ${cost}`);
+    for (const a of attempts) {
+      const n = launches.get(`${runId}#${a.attempt}`) ?? 0;
+      if (n > 1) {
+        duplicated++;
+        problems.push(`run ${runId} attempt ${a.attempt}: ${n} instances launched`);
+      }
+    }
+    if (run.status === "SUCCEEDED") {
+      const metrics = await store.listMetrics(runId);
+      const expected = run.resultsKey
+        ? uniqueRows(parseResults(await artifacts.getText(run.resultsKey)))
+        : [];
+      if (!expected.length || metrics.length !== expected.length) {
+        lost++;
+        problems.push(
+          `run ${runId}: ${metrics.length} metric items for ${expected.length} in ${run.resultsKey ?? artifactKeys.cache(runId)}`,
+        );
+      }
+    }
+  }
+  const leakedInstances = LocalProcessProvider.alive();
+  for (const i of leakedInstances) problems.push(`instance ${i.instanceId} of run ${i.runId} still alive`);
+  count("throttled AWS calls");
+  faults["throttled AWS calls"] = throttles.n;
+  sfn.destroy();
+  await stack.stop();
+  durations.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    durations.length ? durations[Math.min(durations.length - 1, Math.floor(p * durations.length))] : 0;
+  return {
+    runs: unique.length,
+    succeeded,
+    failed,
+    cancelled,
+    stuck,
+    leaked: leakedInstances.length,
+    lost,
+    duplicated,
+    p50_s: Math.round(pct(0.5) * 10) / 10,
+    p99_s: Math.round(pct(0.99) * 10) / 10,
+    wall_s: Math.round(wall),
+    faults,
+    problems,
+  };
+}
+
+export const figuresLine = (f: ChaosFigures) =>
+  `runs=${f.runs} succeeded=${f.succeeded} failed=${f.failed} cancelled=${f.cancelled} stuck=${f.stuck} leaked=${f.leaked} lost=${f.lost} duplicated=${f.duplicated} p50_s=${f.p50_s} p99_s=${f.p99_s}`;
