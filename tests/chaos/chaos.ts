@@ -1,7 +1,7 @@
 // The chaos suite: N runs through the local stack (real state machine, handlers, dynalite, s3rver,
 // local instances, simulated engine) while faults are injected at random, reproducibly from a seed.
 // Afterwards every invariant is checked and the figures are returned.
-import { ExecutionDoesNotExist, SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { ExecutionDoesNotExist, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { Artifacts, artifactKeys } from "../../core/artifacts.ts";
 import { awsClients } from "../../core/aws.ts";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
@@ -16,7 +16,7 @@ import { createHandler as acquireHandler } from "../../functions/steps/acquire-c
 import { createHandler as recordHandler } from "../../functions/steps/record-metrics.ts";
 import { lambdaContext } from "../../local/gateway.ts";
 import { type Stack, startStack } from "../../local/stack.ts";
-import { apiClient, waitFor } from "../support/stack.ts";
+import { apiClient, executionArnOf, localSfn, waitFor } from "../support/stack.ts";
 
 /** mulberry32: a small seeded PRNG, so a seed replays the same faults. */
 function prng(seed: number) {
@@ -212,11 +212,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const throttles = { n: 0 };
   injectThrottling(rng, options.throttleRate ?? 0.02, throttles);
   const api = apiClient(stack.urls.API, stack.apiKey);
-  const sfn = new SFNClient({
-    endpoint: stack.urls.StepFunctions,
-    region: "us-east-1",
-    credentials: { accessKeyId: "x", secretAccessKey: "x" },
-  });
+  const sfn = localSfn(stack.urls.StepFunctions);
   const started = Date.now();
   const submitted: { runId: string; model: string; duplicateOf?: string }[] = [];
   const problems: string[] = [];
@@ -259,7 +255,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     if (s.abortAfterMs !== undefined) {
       timers.push(
         new Promise((r) => setTimeout(r, s.abortAfterMs)).then(async () => {
-          const arn = `${stack.stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
+          const arn = executionArnOf(stack, runId);
           await sfn
             .send(new StopExecutionCommand({ executionArn: arn, cause: "chaos: orchestrator aborted" }))
             .catch((e) => {

@@ -8,23 +8,15 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListStateMachinesCommand,
-  SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
-import { sampleRequest, testStack, waitFor } from "../support/stack.ts";
+import { executionArnOf, sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
 const stack = await testStack({ simulatedSeconds: 30 });
-const sfn = new SFNClient({
-  endpoint: stack.urls.StepFunctions,
-  region: "us-east-1",
-  credentials: { accessKeyId: "x", secretAccessKey: "x" },
-});
-after(async () => {
-  sfn.destroy();
-  await stack.stop();
-});
+const sfn = stack.sfn;
+after(() => stack.stop());
 
 describe("local Step Functions API", () => {
   it("lists the state machine, describes, lists, and pages the history of an execution", async () => {
@@ -36,7 +28,7 @@ describe("local Step Functions API", () => {
 
     const { body } = await stack.api("/evaluations", { method: "POST", json: sampleRequest("org/sfn-api") });
     const runId = body.runId as string;
-    const executionArn = `${stack.stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
+    const executionArn = executionArnOf(stack, runId);
     const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     assert.equal(described.name, runId);
     assert.deepEqual(JSON.parse(described.input ?? ""), { runId, maxAttempts: 3, capacity: { attempt: 0 } });

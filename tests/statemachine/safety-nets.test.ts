@@ -3,25 +3,18 @@
 // event marks the attempt at once.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import { newRunId } from "../../core/ids.ts";
 import { sweep } from "../../core/safety-nets.ts";
 import { createHandler as instanceEvent } from "../../functions/events/instance-event.ts";
 import { pipelineDeps, runStore } from "../../functions/runtime.ts";
 import { lambdaContext } from "../../local/gateway.ts";
-import { sampleRequest, testStack, waitFor } from "../support/stack.ts";
+import { executionArnOf, sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
 const stack = await testStack({ simulatedSeconds: 60, janitorSeconds: 3600 });
-const sfn = new SFNClient({
-  endpoint: stack.urls.StepFunctions,
-  region: "us-east-1",
-  credentials: { accessKeyId: "x", secretAccessKey: "x" },
-});
-after(async () => {
-  sfn.destroy();
-  await stack.stop();
-});
+const sfn = stack.sfn;
+after(() => stack.stop());
 
 async function runningRun(model: string) {
   const { body } = await stack.api("/evaluations", { method: "POST", json: sampleRequest(model) });
@@ -36,7 +29,7 @@ async function runningRun(model: string) {
 describe("safety nets", () => {
   it("releases the instance of an execution aborted mid-run, and fails the run with the reason", async () => {
     const { runId } = await runningRun("test/aborted");
-    const executionArn = `${stack.stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
+    const executionArn = executionArnOf(stack, runId);
     await sfn.send(new StopExecutionCommand({ executionArn, cause: "operator stopped it" }));
     const run = await waitFor("the run to be failed", async () => {
       const r = await runStore().getRun(runId);

@@ -1,12 +1,30 @@
 // Test support: the real local stack on free ports, an API client, and polling (never a fixed sleep).
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { type Stack, type StackOptions, startStack } from "../../local/stack.ts";
 
+/** The local stack on free ports, with an API client and a Step Functions client pointed at it. */
 export async function testStack(
   options: StackOptions = {},
-): Promise<Stack & { api: ReturnType<typeof apiClient> }> {
+): Promise<Stack & { api: ReturnType<typeof apiClient>; sfn: SFNClient }> {
   const stack = await startStack({ port: 0, simulatedSeconds: 1, waitMs: 100, retryMs: 0, ...options });
-  return { ...stack, api: apiClient(stack.urls.API, stack.apiKey) };
+  const sfn = localSfn(stack.urls.StepFunctions);
+  return {
+    ...stack,
+    api: apiClient(stack.urls.API, stack.apiKey),
+    sfn,
+    stop: async () => {
+      sfn.destroy();
+      await stack.stop();
+    },
+  };
 }
+
+export const localSfn = (endpoint: string) =>
+  new SFNClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+
+/** The ARN of the execution of a run (executions are named after their run). */
+export const executionArnOf = (stack: Stack, runId: string) =>
+  `${stack.stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
 
 export function apiClient(base: string, key: string) {
   return async (path: string, init: RequestInit & { json?: unknown } = {}) => {
