@@ -48,6 +48,8 @@ export type ChaosOptions = {
   seed: number;
   concurrency?: number;
   throttleRate?: number;
+  /** false: no fault at all, for the load test (N concurrent runs, invariants still checked). */
+  faults?: boolean;
   log?: (line: string) => void;
 };
 export type ChaosFigures = {
@@ -110,7 +112,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   // Scenarios are drawn up front from the seed, so the same seed injects the same faults however the
   // runs interleave; throttling draws from its own stream.
   const draw = prng(options.seed);
-  const planned = Array.from({ length: options.runs }, () => scenario(draw));
+  const none: Scenario = {
+    noCapacityTries: 0,
+    quota: false,
+    launchTimeout: false,
+    recordTimeout: false,
+    duplicateSubmit: false,
+  };
+  const planned = Array.from({ length: options.runs }, () =>
+    options.faults === false ? none : scenario(draw),
+  );
   const rng = prng(options.seed * 7919 + 1);
   const scenarios = new Map<string, Scenario>();
   const launches = new Map<string, number>(); // runId#attempt -> instances launched
@@ -210,7 +221,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     },
   });
   const throttles = { n: 0 };
-  injectThrottling(rng, options.throttleRate ?? 0.02, throttles);
+  injectThrottling(rng, options.faults === false ? 0 : (options.throttleRate ?? 0.02), throttles);
   const api = apiClient(stack.urls.API, stack.apiKey);
   const sfn = localSfn(stack.urls.StepFunctions);
   const started = Date.now();

@@ -9,12 +9,14 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     concurrency: { type: "string", default: "8" },
     quiet: { type: "boolean", default: false },
+    faults: { type: "string", default: "on" },
   },
 });
 const figures = await runChaos({
   runs: Number(values.runs),
   seed: Number(values.seed),
   concurrency: Number(values.concurrency),
+  faults: values.faults !== "off",
   log: values.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
 });
 console.log(`faults injected: ${JSON.stringify(figures.faults)}`);
