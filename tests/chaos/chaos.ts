@@ -194,10 +194,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const stack: Stack = await startStack({
     port: 0,
     simulatedSeconds: 1,
-    waitMs: 100,
+    // Under load, Wait states keep their own seconds (CheckEngine's adaptive wait): a 100 ms override
+    // would have 100 executions poll DynamoDB 1000 times a second.
+    ...(options.faults === false ? {} : { waitMs: 100 }),
     retryMs: 0,
     janitorSeconds: 2,
-    env: { STALL_SECONDS: "3", BOOT_SECONDS: "60", MAX_ATTEMPTS: "3", JANITOR_SILENT_SECONDS: "20" },
+    // Chaos wants hangs noticed fast; the load test runs 100 engines on this machine's cores, where a
+    // heartbeat can be late by tens of seconds without anything being wrong.
+    env:
+      options.faults === false
+        ? { STALL_SECONDS: "120", BOOT_SECONDS: "600", MAX_ATTEMPTS: "3", JANITOR_SILENT_SECONDS: "900" }
+        : { STALL_SECONDS: "3", BOOT_SECONDS: "60", MAX_ATTEMPTS: "3", JANITOR_SILENT_SECONDS: "20" },
     handlers: {
       acquireCapacity: async (input) => {
         const deps = await withScenario(input, (s, runId, d) => ({
@@ -329,6 +336,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       problems.push(`run ${runId} has no record`);
       continue;
     }
+    if (run.status === "FAILED") log(`run ${runId} FAILED: ${run.reason}`);
     if (!isFinal(run.status) || !run.reason) {
       stuck++;
       problems.push(`run ${runId} is ${run.status} (reason: ${run.reason ?? "none"})`);
