@@ -2,6 +2,7 @@
 // released by ending it. Same contract as EC2: tagged by run, idempotent by client token.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { setPriority } from "node:os";
 import { CapacityUnavailable } from "../errors.ts";
 import type {
   CapacityProvider,
@@ -50,7 +51,9 @@ export class LocalProcessProvider implements CapacityProvider {
 
   /** End every local instance (the local stack is stopping). */
   static async releaseEverything(): Promise<void> {
-    await Promise.all([...instances.values()].map((i) => terminate(i, "local stack stopped")));
+    await Promise.all(
+      [...instances.values()].map((i) => terminate(i, "local stack stopped", "SIGTERM", true)),
+    );
   }
 
   readonly options: LocalProcessOptions;
@@ -76,6 +79,15 @@ export class LocalProcessProvider implements CapacityProvider {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // Instances are other machines in AWS; here they share the cores with the control plane, so they
+    // run at a lower priority and cannot starve the handlers (100 engines booting at once would).
+    if (child.pid) {
+      try {
+        setPriority(child.pid, 10);
+      } catch {
+        // not permitted here: run at the same priority
+      }
+    }
     const instance: LocalInstance = {
       instanceId,
       instanceType: candidate.instanceType,
@@ -149,14 +161,24 @@ export class LocalProcessProvider implements CapacityProvider {
   }
 }
 
-async function terminate(instance: LocalInstance, reason: string, signal: NodeJS.Signals = "SIGTERM") {
-  if (instance.state === "terminated") return;
-  instance.reason ??= reason;
-  instance.state = "shutting-down";
-  instance.child.kill(signal);
-  const timer = setTimeout(() => instance.child.kill("SIGKILL"), 5000);
-  await instance.exited;
-  clearTimeout(timer);
+/**
+ * Like TerminateInstances: signal the instance and return once it is shutting down; it is killed
+ * outright if still there after a grace period. `untilGone` waits for the process to exit.
+ */
+async function terminate(
+  instance: LocalInstance,
+  reason: string,
+  signal: NodeJS.Signals = "SIGTERM",
+  untilGone = false,
+) {
+  if (instance.state !== "terminated" && instance.state !== "shutting-down") {
+    instance.reason ??= reason;
+    instance.state = "shutting-down";
+    instance.child.kill(signal);
+    const timer = setTimeout(() => instance.child.kill("SIGKILL"), 5000);
+    void instance.exited.then(() => clearTimeout(timer));
+  }
+  if (untilGone) await instance.exited;
 }
 
 const managed = (i: LocalInstance): ManagedInstance => ({

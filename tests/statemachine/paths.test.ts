@@ -88,10 +88,14 @@ async function assertNothingLeft(runId: string) {
     return e && e.status !== "RUNNING" ? e : undefined;
   });
   assert.notEqual(execution.status, "RUNNING");
-  assert.deepEqual(
-    LocalProcessProvider.alive().filter((i) => i.runId === runId),
-    [],
-    "no local instance of the run is still running",
+  // Released means shutting down at once (as TerminateInstances answers), and gone soon after.
+  const left = LocalProcessProvider.alive().filter((i) => i.runId === runId);
+  assert.ok(
+    left.every((i) => i.state === "shutting-down"),
+    "nothing of the run is still running",
+  );
+  await waitFor("the run's instances to exit", async () =>
+    LocalProcessProvider.alive().some((i) => i.runId === runId) ? undefined : true,
   );
   for (const attempt of await runStore().listAttempts(runId)) {
     assert.ok(attempt.endedAt, `attempt ${attempt.attempt} is closed`);

@@ -64,7 +64,9 @@ describe("safety nets", () => {
       LocalProcessProvider.alive().some((i) => i.runId === runId),
       "the active run keeps its instance",
     );
-    assert.ok(!LocalProcessProvider.alive().some((i) => i.runId === orphanRun));
+    await waitFor("the orphan to exit", async () =>
+      LocalProcessProvider.alive().some((i) => i.runId === orphanRun) ? undefined : true,
+    );
   });
 
   it("reclaims the instance of a run silent past the limit, closing its attempt", async () => {
@@ -72,7 +74,9 @@ describe("safety nets", () => {
     const later = new Date(Date.now() + 2 * 3600 * 1000);
     const reclaimed = await sweep({ ...pipelineDeps(), now: () => later }, 3600);
     assert.ok(reclaimed.some((r) => r.runId === runId && /silent/.test(r.why)));
-    assert.ok(!LocalProcessProvider.alive().some((i) => i.runId === runId));
+    await waitFor("the silent run's instance to exit", async () =>
+      LocalProcessProvider.alive().some((i) => i.runId === runId) ? undefined : true,
+    );
   });
 
   it("marks the attempt interrupted as soon as a Spot warning arrives", async () => {
