@@ -211,6 +211,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
             // One event loop serves dynalite, s3rver and every handler here: 100 engines beating twice a
             // second would be 400 DynamoDB requests a second into it. AWS's default is 30 s.
             ENGINE_HEARTBEAT_SECONDS: "5",
+            // and 100 executions polling every second would be a few hundred more: dynalite, one JS
+            // thread, answers each request in seconds at that rate (AWS's minimum poll is 30 s).
+            POLL_MIN_SECONDS: "4",
+            POLL_MAX_SECONDS: "10",
           }
         : { STALL_SECONDS: "3", BOOT_SECONDS: "60", MAX_ATTEMPTS: "3", JANITOR_SILENT_SECONDS: "20" },
     handlers: {
