@@ -101,7 +101,7 @@ export function route<B extends ZodType, P extends ZodType, Q extends ZodType>(
       const headers = Object.fromEntries(
         Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
       );
-      const access = authorize(headers.authorization, apiKeys(), spec.access);
+      const access = authorize(headers.authorization, await apiKeys(), spec.access);
       const body = spec.body ? parse(spec.body, readBody({ ...event, headers }), "body") : undefined;
       const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;
       const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, "query") : undefined;

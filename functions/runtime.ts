@@ -2,9 +2,10 @@
 // The same handlers run in AWS and locally: only these variables differ.
 
 import { StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { z } from "zod";
 import { Artifacts } from "../core/artifacts.ts";
-import { parseKeyHashes } from "../core/auth.ts";
+import { type KeyHash, parseKeyHashes } from "../core/auth.ts";
 import { awsClients } from "../core/aws.ts";
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
@@ -22,6 +23,8 @@ const Env = z.object({
   LOCAL_ENGINE_COMMAND: z.string().optional(),
   ENGINE_BACKEND: z.enum(["simulated", "neuronx", "hf"]).default("neuronx"),
   API_KEY_HASHES: z.string().default(""),
+  /** SSM SecureString holding the API key hashes (`sha256:rw,sha256:ro`); wins over API_KEY_HASHES. */
+  API_KEYS_PARAMETER: z.string().optional(),
   POLL_MIN_SECONDS: z.coerce.number().positive().default(30),
   POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
   STALL_SECONDS: z.coerce.number().positive().default(900),
@@ -127,7 +130,25 @@ export const submitDeps = (): SubmitDeps => {
   };
 };
 
-export const apiKeys = () => parseKeyHashes(config().API_KEY_HASHES);
+let keys: { hashes: Promise<KeyHash[]>; at: number } | undefined;
+/**
+ * The API key hashes: from the SSM SecureString API_KEYS_PARAMETER (re-read every 5 minutes, so a
+ * revoked key stops working without a deploy), or from API_KEY_HASHES (the local stack).
+ */
+export function apiKeys(): Promise<KeyHash[]> {
+  const c = config();
+  if (!c.API_KEYS_PARAMETER) return Promise.resolve(parseKeyHashes(c.API_KEY_HASHES));
+  if (!keys || Date.now() - keys.at > 300_000) {
+    const hashes = new SSMClient({})
+      .send(new GetParameterCommand({ Name: c.API_KEYS_PARAMETER, WithDecryption: true }))
+      .then((out) => parseKeyHashes(out.Parameter?.Value ?? ""));
+    keys = { hashes, at: Date.now() };
+    hashes.catch(() => {
+      keys = undefined;
+    });
+  }
+  return keys.hashes;
+}
 
 const list = (s: string) =>
   s
