@@ -157,6 +157,11 @@ export class LocalProcessProvider implements CapacityProvider {
     if (instance) await terminate(instance, "Server.SpotInstanceTermination: reclaimed", "SIGKILL");
   }
 
+  /** The process id behind a local instance (for tests of how it runs). */
+  pidOf(instanceId: string): number | undefined {
+    return instances.get(instanceId)?.child.pid;
+  }
+
   output(instanceId: string): string[] {
     return [...(instances.get(instanceId)?.output ?? [])];
   }
