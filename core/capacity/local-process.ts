@@ -141,8 +141,10 @@ export class LocalProcessProvider implements CapacityProvider {
   }
 
   async releaseRun(runId: string): Promise<string[]> {
-    // Like EC2's release: only what is still alive (a terminated instance is nothing to release).
-    const mine = [...instances.values()].filter((i) => i.runId === runId && i.state !== "terminated");
+    // Like EC2's release: only what still runs (shutting down or terminated is nothing to release).
+    const mine = [...instances.values()].filter(
+      (i) => i.runId === runId && i.state !== "terminated" && i.state !== "shutting-down",
+    );
     await Promise.all(mine.map((i) => terminate(i, "released by spoteval")));
     return mine.map((i) => i.instanceId);
   }
