@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
+import { type FetchConfig, lookupParameters } from "./model-size.ts";
 import { planRun } from "./planner.ts";
 import type { Run, RunStore } from "./run-store.ts";
 import {
@@ -23,6 +24,8 @@ export type SubmitDeps = {
   startExecution: StartExecution;
   maxAttempts: number;
   maxRunHours: number;
+  /** Reads a model's config.json (the Hub) to size it when the request gives no parameter count. */
+  fetchModelConfig?: FetchConfig;
 };
 
 export async function submitEvaluation(
@@ -31,6 +34,10 @@ export async function submitEvaluation(
   idempotencyKey?: string,
 ): Promise<{ run: Run; created: boolean }> {
   const spec = toRunSpec(request);
+  if (spec.model.parameters === undefined && deps.fetchModelConfig) {
+    const parameters = await lookupParameters(deps.fetchModelConfig, spec.model.id, spec.model.revision);
+    if (parameters) spec.model.parameters = parameters;
+  }
   const plan = planRun(spec); // a model that fits nothing is a 4xx now, not a failed run later
   const createdAt = new Date();
   const candidate: Run = {

@@ -10,6 +10,7 @@ import { awsClients } from "../core/aws.ts";
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
+import { hubConfig } from "../core/model-size.ts";
 import type { PipelineDeps } from "../core/pipeline.ts";
 import { RunStore } from "../core/run-store.ts";
 import type { SubmitDeps } from "../core/submit.ts";
@@ -42,6 +43,8 @@ const Env = z.object({
   WATCHED_MODELS: z.string().default(""),
   DEFAULT_SUITE: z.enum(["open-llm-leaderboard-v1"]).default("open-llm-leaderboard-v1"),
   DEFAULT_TASKS: z.string().default(""),
+  /** Size models without a parameter count from their config.json on the Hub ("off" locally). */
+  MODEL_CONFIG_LOOKUP: z.enum(["hub", "off"]).default("hub"),
 });
 export type Env = z.infer<typeof Env>;
 
@@ -116,6 +119,7 @@ export const submitDeps = (): SubmitDeps => {
     store: runStore(),
     maxAttempts: c.MAX_ATTEMPTS,
     maxRunHours: c.MAX_RUN_HOURS,
+    ...(c.MODEL_CONFIG_LOOKUP === "hub" ? { fetchModelConfig: hubConfig } : {}),
     startExecution: async (name, input) => {
       if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
       const out = await awsClients.sfn().send(

@@ -103,6 +103,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     STALL_SECONDS: "30",
     BOOT_SECONDS: "120",
     MAX_ATTEMPTS: "3",
+    // No network here: a model without a parameter count is planned as a 7B one.
+    MODEL_CONFIG_LOOKUP: "off",
     ...options.env,
   });
 

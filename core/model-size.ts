@@ -1,0 +1,61 @@
+// How many parameters a model has, from its Hugging Face `config.json` when the request does not say:
+// decoder-only transformers (Llama, Mistral, Qwen2, Gemma, GPT-NeoX, Mixtral's experts).
+import { z } from "zod";
+
+export const ModelConfig = z.looseObject({
+  model_type: z.string().optional(),
+  hidden_size: z.number().int().positive(),
+  num_hidden_layers: z.number().int().positive(),
+  vocab_size: z.number().int().positive(),
+  intermediate_size: z.number().int().positive().optional(),
+  num_attention_heads: z.number().int().positive(),
+  num_key_value_heads: z.number().int().positive().optional(),
+  head_dim: z.number().int().positive().optional(),
+  tie_word_embeddings: z.boolean().optional(),
+  num_local_experts: z.number().int().positive().optional(),
+});
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+/** Architectures whose MLP has a gate (three matrices instead of two). */
+const gated = /llama|mistral|mixtral|qwen|gemma|phi3|olmo|deepseek|yi|internlm/i;
+
+export function parametersFromConfig(c: ModelConfig): number {
+  const h = c.hidden_size;
+  const headDim = c.head_dim ?? h / c.num_attention_heads;
+  const kv = (c.num_key_value_heads ?? c.num_attention_heads) * headDim;
+  const attention = h * c.num_attention_heads * headDim * 2 + h * kv * 2; // q, o; k, v
+  const inner = c.intermediate_size ?? 4 * h;
+  const mlp = (gated.test(c.model_type ?? "") ? 3 : 2) * h * inner * (c.num_local_experts ?? 1);
+  const perLayer = attention + mlp + 2 * h; // two norms
+  const embeddings = c.vocab_size * h * (c.tie_word_embeddings ? 1 : 2);
+  return embeddings + c.num_hidden_layers * perLayer + h;
+}
+
+export type FetchConfig = (modelId: string, revision: string) => Promise<unknown>;
+
+/** The Hub's config.json for a model revision; undefined when it cannot be had (gated, offline, S3). */
+export async function lookupParameters(
+  fetchConfig: FetchConfig,
+  modelId: string,
+  revision: string,
+): Promise<number | undefined> {
+  if (modelId.startsWith("s3://")) return undefined;
+  try {
+    const parsed = ModelConfig.safeParse(await fetchConfig(modelId, revision));
+    return parsed.success ? parametersFromConfig(parsed.data) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const hubConfig: FetchConfig = async (modelId, revision) => {
+  const res = await fetch(
+    `https://huggingface.co/${modelId}/resolve/${encodeURIComponent(revision)}/config.json`,
+    {
+      signal: AbortSignal.timeout(3000),
+      headers: process.env.HF_TOKEN ? { authorization: `Bearer ${process.env.HF_TOKEN}` } : {},
+    },
+  );
+  if (!res.ok) throw new Error(`config.json: HTTP ${res.status}`);
+  return res.json();
+};
