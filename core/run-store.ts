@@ -223,6 +223,22 @@ export class RunStore {
     throw new StaleTransition(`run ${runId} kept changing while ${what}`);
   }
 
+  /**
+   * Note the execution that runs the run. Not a state change, so it is conditional only on the run
+   * existing: the execution may already have ended the run (a fast failure) before this write.
+   */
+  async recordExecution(runId: string, executionArn: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: runKey(runId),
+        UpdateExpression: "SET executionArn = :arn",
+        ConditionExpression: "attribute_exists(PK)",
+        ExpressionAttributeValues: { ":arn": executionArn },
+      }),
+    );
+  }
+
   async listRuns(options: {
     model?: string;
     status?: RunStatus;

@@ -63,7 +63,8 @@ export async function submitEvaluation(
     maxAttempts: deps.maxAttempts,
     capacity: { attempt: 0 },
   });
-  return { run: await deps.store.updateRun(run.runId, { executionArn }), created };
+  await deps.store.recordExecution(run.runId, executionArn);
+  return { run: await deps.store.mustGetRun(run.runId), created };
 }
 
 /** A registry trigger: validated like an HTTP request (4xx on bad input), idempotent by its key. */
