@@ -70,12 +70,17 @@ describe("safety nets", () => {
   });
 
   it("reclaims the instance of a run silent past the limit, closing its attempt", async () => {
-    const { runId } = await runningRun("test/janitor-silent");
+    const { runId, attempt } = await runningRun("test/janitor-silent");
     const later = new Date(Date.now() + 2 * 3600 * 1000);
     const reclaimed = await sweep({ ...pipelineDeps(), now: () => later }, 3600);
-    assert.ok(reclaimed.some((r) => r.runId === runId && /silent/.test(r.why)));
-    await waitFor("the silent run's instance to exit", async () =>
-      LocalProcessProvider.alive().some((i) => i.runId === runId) ? undefined : true,
+    assert.deepEqual(
+      reclaimed.filter((r) => r.runId === runId).map((r) => [r.instanceId, /silent/.test(r.why)]),
+      [[attempt.instanceId, true]],
+    );
+    assert.ok((await runStore().getAttempt(runId, 1))?.endedAt, "its attempt is closed");
+    // The run's execution is alive here, so it may go on with a new attempt: only this one must go.
+    await waitFor("the silent instance to exit", async () =>
+      LocalProcessProvider.alive().some((i) => i.instanceId === attempt.instanceId) ? undefined : true,
     );
   });
 
