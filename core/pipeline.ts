@@ -2,11 +2,11 @@
 // Step Functions retries a Lambda whose side effect may already have happened.
 import type { Artifacts } from "./artifacts.ts";
 import type { CapacityProvider } from "./capacity/provider.ts";
-import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid } from "./errors.ts";
+import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid, StaleTransition } from "./errors.ts";
 import { planRun } from "./planner.ts";
 import { parseResults, uniqueRows } from "./results.ts";
 import type { Attempt, Run, RunStore } from "./run-store.ts";
-import type { Progress, RunStatus } from "./schemas.ts";
+import { isFinal, type Progress, type RunStatus } from "./schemas.ts";
 
 export type PipelineSettings = {
   /** No heartbeat for this long means the engine hangs: the attempt is given up. */
@@ -110,10 +110,28 @@ export async function acquireStep(
         endReason: error.message,
       });
     }
+    await releaseIfEnded(deps, runId);
     throw error;
   }
+  // The run may have ended while this launch was in flight (an aborted execution does not stop a
+  // running Lambda): then nothing may be left behind, neither the instance nor an open attempt.
+  const ended = await releaseIfEnded(deps, runId);
+  if (ended) throw new StaleTransition(`run ${runId} is ${ended}; the instance launched for it was released`);
   await deps.store.transition(runId, "RUNNING");
   return acquired(deps, attempt);
+}
+
+/** If the run ended meanwhile, release what this step launched and close its attempt; says how it ended. */
+async function releaseIfEnded(deps: PipelineDeps, runId: string): Promise<RunStatus | undefined> {
+  const latest = await deps.store.mustGetRun(runId);
+  if (!isFinal(latest.status)) return undefined;
+  await releaseStep(
+    deps,
+    runId,
+    "failed",
+    `run ended (${latest.status}) while its capacity was being acquired`,
+  );
+  return latest.status;
 }
 
 const acquired = (deps: PipelineDeps, a: Attempt): Acquired => ({
