@@ -1,29 +1,21 @@
 // The run lifecycle steps: regression tests named after what the chaos suite found.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Artifacts } from "../../core/artifacts.ts";
 import type { CapacityProvider } from "../../core/capacity/provider.ts";
 import { StaleTransition } from "../../core/errors.ts";
 import { newRunId } from "../../core/ids.ts";
 import { acquireStep } from "../../core/pipeline.ts";
-import { RunStore } from "../../core/run-store.ts";
 import { EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
-import { testTable } from "../support/dynamo.ts";
+import { testStore } from "../support/dynamo.ts";
 
-let store: RunStore;
-let close: () => Promise<void>;
-before(async () => {
-  const t = await testTable();
-  store = new RunStore(t.db, t.table);
-  close = t.close;
-});
-after(() => close());
+const store = testStore();
 
 describe("AcquireCapacity", () => {
   it("leaves no instance and no open attempt when the execution is aborted while it launches", async () => {
     const runId = newRunId();
     const now = new Date().toISOString();
-    await store.createRun({
+    await store().createRun({
       runId,
       status: "PLANNING",
       version: 1,
@@ -37,7 +29,7 @@ describe("AcquireCapacity", () => {
       name: "test",
       // While the launch is in flight, the execution is aborted and the run failed by the safety net.
       launch: async () => {
-        await store.transition(runId, "FAILED", { reason: "execution ABORTED" });
+        await store().transition(runId, "FAILED", { reason: "execution ABORTED" });
         return {
           instanceId: "i-late",
           instanceType: "inf2.xlarge",
@@ -55,15 +47,15 @@ describe("AcquireCapacity", () => {
       listManaged: async () => [],
     };
     const deps = {
-      store,
+      store: store(),
       capacity,
       artifacts: {} as Artifacts,
       settings: { stallSeconds: 60, bootSeconds: 60, minPollSeconds: 1, maxPollSeconds: 2 },
     };
     await assert.rejects(acquireStep(deps, runId, 0), StaleTransition);
     assert.deepEqual(released, [runId], "the late instance was released");
-    const [attempt] = await store.listAttempts(runId);
+    const [attempt] = await store().listAttempts(runId);
     assert.ok(attempt.endedAt, "the attempt is closed");
-    assert.equal((await store.mustGetRun(runId)).status, "FAILED");
+    assert.equal((await store().mustGetRun(runId)).status, "FAILED");
   });
 });

@@ -1,8 +1,10 @@
 // A real DynamoDB (dynalite) with the table serverless.yml declares, for store-level tests.
 import type { Server } from "node:http";
+import { after, before } from "node:test";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
+import { RunStore } from "../../core/run-store.ts";
 import { readServerlessConfig } from "../../local/serverless-config.ts";
 import { projectRoot } from "../../local/stack.ts";
 
@@ -33,5 +35,21 @@ export async function testTable() {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/** A run store on its own dynalite for the tests of one file: opened before them, closed after. */
+export function testStore(): () => RunStore {
+  let store: RunStore | undefined;
+  let close: (() => Promise<void>) | undefined;
+  before(async () => {
+    const t = await testTable();
+    store = new RunStore(t.db, t.table);
+    close = t.close;
+  });
+  after(() => close?.());
+  return () => {
+    if (!store) throw new Error("the test store is opened in before()");
+    return store;
   };
 }
