@@ -75,9 +75,17 @@ function parse<S extends ZodType>(schema: S, value: unknown, where: string): z.o
   return parsed.data;
 }
 
+/** Header names as API Gateway v2 may not have lowercased them (local tools, tests). */
+export const headersOf = (event: APIGatewayProxyEventV2): Record<string, string | undefined> =>
+  Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+
+/** The body as text, decoded when API Gateway base64-encoded it. */
+export const rawBody = (event: APIGatewayProxyEventV2): string =>
+  event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : (event.body ?? "");
+
 function readBody(event: APIGatewayProxyEventV2): unknown {
   if (!event.body) return undefined;
-  const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  const text = rawBody(event);
   if (Buffer.byteLength(text) > MAX_BODY_BYTES)
     throw new InvalidRequest(`the body is larger than ${MAX_BODY_BYTES} bytes`);
   const type = event.headers?.["content-type"] ?? "";
@@ -98,9 +106,7 @@ export function route<B extends ZodType, P extends ZodType, Q extends ZodType>(
   return middy<APIGatewayProxyEventV2, HttpResult>()
     .use(problemJson())
     .handler(async (event, context) => {
-      const headers = Object.fromEntries(
-        Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-      );
+      const headers = headersOf(event);
       const access = authorize(headers.authorization, await apiKeys(), spec.access);
       const body = spec.body ? parse(spec.body, readBody({ ...event, headers }), "body") : undefined;
       const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;

@@ -3,19 +3,14 @@
 import { InvalidRequest } from "../../core/errors.ts";
 import { fromHub, HubWebhook, verifyHubSecret } from "../../core/registry.ts";
 import { submitTrigger } from "../../core/submit.ts";
-import { json, publicRoute } from "../middleware.ts";
+import { headersOf, json, publicRoute, rawBody } from "../middleware.ts";
 import { config, submitDeps, triggerDefaults } from "../runtime.ts";
 
 export const handler = publicRoute(async (event) => {
-  const headers = Object.fromEntries(
-    Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-  );
-  verifyHubSecret(headers["x-webhook-secret"], config().HF_WEBHOOK_SECRET);
+  verifyHubSecret(headersOf(event)["x-webhook-secret"], config().HF_WEBHOOK_SECRET);
   let body: unknown;
   try {
-    body = JSON.parse(
-      event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString() : (event.body ?? ""),
-    );
+    body = JSON.parse(rawBody(event));
   } catch {
     throw new InvalidRequest("the webhook body is not JSON");
   }

@@ -4,16 +4,12 @@ import { createHash } from "node:crypto";
 import { InvalidRequest } from "../../core/errors.ts";
 import { triggerKey, verifySignature } from "../../core/registry.ts";
 import { submitTrigger } from "../../core/submit.ts";
-import { json, publicRoute } from "../middleware.ts";
+import { headersOf, json, publicRoute, rawBody } from "../middleware.ts";
 import { config, submitDeps } from "../runtime.ts";
 
 export const handler = publicRoute(async (event) => {
-  const headers = Object.fromEntries(
-    Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-  );
-  const body = event.isBase64Encoded
-    ? Buffer.from(event.body ?? "", "base64").toString()
-    : (event.body ?? "");
+  const headers = headersOf(event);
+  const body = rawBody(event);
   verifySignature(
     { timestamp: headers["x-spoteval-timestamp"], signature: headers["x-spoteval-signature"] },
     body,
