@@ -1,6 +1,6 @@
 // How many parameters a model has, from its Hugging Face `config.json` when the request does not say:
 // decoder-only transformers (Llama, Mistral, Qwen2, Gemma, GPT-NeoX, Mixtral's experts).
-import { z } from "zod";
+import * as z from "zod";
 
 export const ModelConfig = z.looseObject({
   model_type: z.string().optional(),

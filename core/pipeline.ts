@@ -18,17 +18,15 @@ export type PipelineSettings = {
   maxPollSeconds: number;
 };
 
-export type PipelineDeps = {
-  store: RunStore;
-  capacity: CapacityProvider;
-  artifacts: Artifacts;
-  settings: PipelineSettings;
-  now?: () => Date;
-};
+/** What every step needs. Each step asks only for what it uses, so each Lambda bundles only that. */
+export type StoreDeps = { store: RunStore; now?: () => Date };
+export type CapacityDeps = StoreDeps & { capacity: CapacityProvider; settings: PipelineSettings };
+export type ArtifactDeps = StoreDeps & { artifacts: Artifacts };
+export type PipelineDeps = CapacityDeps & ArtifactDeps;
 
-const now = (deps: PipelineDeps) => (deps.now ? deps.now() : new Date());
+const now = (deps: StoreDeps) => (deps.now ? deps.now() : new Date());
 
-export async function planStep(deps: PipelineDeps, runId: string) {
+export async function planStep(deps: StoreDeps, runId: string) {
   const run = await deps.store.transition(runId, "PLANNING");
   const plan = run.plan ?? planRun(run.spec);
   if (!run.plan) await deps.store.updateRun(runId, { plan });
@@ -51,7 +49,7 @@ export type Acquired = {
  * so a retried Lambda asks for the same attempt and reuses the client token: never two launches.
  */
 export async function acquireStep(
-  deps: PipelineDeps,
+  deps: CapacityDeps,
   runId: string,
   previousAttempt: number,
 ): Promise<Acquired> {
@@ -122,7 +120,7 @@ export async function acquireStep(
 }
 
 /** If the run ended meanwhile, release what this step launched and close its attempt; says how it ended. */
-async function releaseIfEnded(deps: PipelineDeps, runId: string): Promise<RunStatus | undefined> {
+async function releaseIfEnded(deps: CapacityDeps, runId: string): Promise<RunStatus | undefined> {
   const latest = await deps.store.mustGetRun(runId);
   if (!isFinal(latest.status)) return undefined;
   await releaseStep(
@@ -134,7 +132,7 @@ async function releaseIfEnded(deps: PipelineDeps, runId: string): Promise<RunSta
   return latest.status;
 }
 
-const acquired = (deps: PipelineDeps, a: Attempt): Acquired => ({
+const acquired = (deps: CapacityDeps, a: Attempt): Acquired => ({
   attempt: a.attempt,
   instanceId: a.instanceId as string,
   instanceType: a.instanceType as string,
@@ -151,7 +149,7 @@ export type EngineCheck = {
   progress?: Progress;
 };
 
-export async function checkEngineStep(deps: PipelineDeps, runId: string, n: number): Promise<EngineCheck> {
+export async function checkEngineStep(deps: CapacityDeps, runId: string, n: number): Promise<EngineCheck> {
   const wait = deps.settings.minPollSeconds;
   const run = await deps.store.mustGetRun(runId);
   if (run.cancelRequested) return { state: "cancelled", waitSeconds: wait, reason: "cancelled by user" };
@@ -225,7 +223,7 @@ export type ReleaseOutcome = "interrupted" | "finished" | "failed" | "cancelled"
 
 /** Terminate everything the run holds, close its open attempts, and price them. */
 export async function releaseStep(
-  deps: PipelineDeps,
+  deps: CapacityDeps,
   runId: string,
   outcome: ReleaseOutcome,
   reason?: string,
@@ -256,7 +254,7 @@ export async function releaseStep(
   return { terminated };
 }
 
-export async function recordMetricsStep(deps: PipelineDeps, runId: string, resultsKey: string) {
+export async function recordMetricsStep(deps: ArtifactDeps, runId: string, resultsKey: string) {
   const run = await deps.store.transition(runId, "RECORDING", { resultsKey });
   let text: string;
   try {
@@ -278,7 +276,7 @@ export type FinishOutcome = "SUCCEEDED" | "FAILED" | "CANCELLED";
 
 /** Record the final state, why, and what the run cost (the sum over its attempts). */
 export async function finishStep(
-  deps: PipelineDeps,
+  deps: StoreDeps,
   runId: string,
   outcome: FinishOutcome,
   error?: { Error?: string; Cause?: string },

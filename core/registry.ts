@@ -2,7 +2,7 @@
 // documented ModelRegistered event. Each becomes the same evaluation request plus an idempotency key,
 // so a redelivered event starts nothing new.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidRequest, Unauthorized } from "./errors.ts";
 import { type EvaluationRequest, type SuiteName, suites } from "./schemas.ts";
 

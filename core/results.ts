@@ -1,6 +1,6 @@
 // lm-evaluation-harness results files: parse every layout (0.3, 0.4.1, 0.4.3+) into metric rows,
 // and print the same markdown table `lm_eval` prints for them.
-import { z } from "zod";
+import * as z from "zod";
 import { ResultsInvalid } from "./errors.ts";
 
 const MetricValue = z.union([z.number(), z.string(), z.null()]);

@@ -1,11 +1,11 @@
 // The layers under the state machine that make sure no instance outlives its run: an interruption
 // noticed at once, an execution that died without releasing, and a janitor for anything left over.
-import type { PipelineDeps } from "./pipeline.ts";
+import type { CapacityDeps } from "./pipeline.ts";
 import { releaseStep } from "./pipeline.ts";
 import { isFinal } from "./schemas.ts";
 
 /** A Spot interruption warning or a state change of one of our instances: mark its attempt at once. */
-export async function instanceInterrupted(deps: PipelineDeps, instanceId: string, reason: string) {
+export async function instanceInterrupted(deps: CapacityDeps, instanceId: string, reason: string) {
   const [instance] = await deps.capacity.describe([instanceId]);
   if (!instance?.runId || !instance.attempt) return { marked: false, why: "not an instance of spoteval" };
   const marked = await deps.store.updateAttempt(instance.runId, instance.attempt, ["LAUNCHING", "RUNNING"], {
@@ -25,7 +25,7 @@ const executionErrors: Record<string, string> = {
  * An execution ended ABORTED, TIMED_OUT or FAILED: it may never have reached its own ReleaseCapacity.
  * Release everything of the run, and fail the run if nothing else recorded an end.
  */
-export async function executionEnded(deps: PipelineDeps, runId: string, status: string, cause?: string) {
+export async function executionEnded(deps: CapacityDeps, runId: string, status: string, cause?: string) {
   const run = await deps.store.getRun(runId);
   if (!run) return { released: [] as string[], failed: false };
   const reason = `execution ${status}${cause ? `: ${cause}` : ""}`;
@@ -46,7 +46,7 @@ export type Reclaimed = { instanceId: string; runId: string; why: string };
  * Terminate every managed instance whose run is finished or unknown, or whose attempt has been silent
  * past the limit (its orchestration must be gone: CheckEngine would have given it up long before).
  */
-export async function sweep(deps: PipelineDeps, silentSeconds: number): Promise<Reclaimed[]> {
+export async function sweep(deps: CapacityDeps, silentSeconds: number): Promise<Reclaimed[]> {
   const now = (deps.now?.() ?? new Date()).getTime();
   const reclaimed: Reclaimed[] = [];
   const live = (await deps.capacity.listManaged()).filter(

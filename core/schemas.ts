@@ -1,5 +1,5 @@
 // The shapes every boundary agrees on: the API request, the normalized run spec, run and attempt states.
-import { z } from "zod";
+import * as z from "zod";
 
 export const DEFAULT_HARNESS_REVISION = "756eeb6f0aee59fc624c81dcb0e334c1263d80e3";
 

@@ -2,9 +2,9 @@
 // that user-data (or the local provider) sets, then one run of the runner, then exit. On EC2 the
 // user-data shuts the instance down when this exits (instance-initiated shutdown = terminate).
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod";
 import { Artifacts } from "../core/artifacts.ts";
-import { awsClients } from "../core/aws.ts";
+import { dynamoClient, s3Client } from "../core/aws.ts";
 import { RunStore } from "../core/run-store.ts";
 import type { Backend } from "./backends/backend.ts";
 import { HarnessBackend } from "./backends/harness.ts";
@@ -74,8 +74,8 @@ const imds = new Imds(env.AWS_EC2_METADATA_SERVICE_ENDPOINT);
 
 const outcome = await runEngine(
   {
-    store: new RunStore(awsClients.dynamo(), env.SPOTEVAL_TABLE),
-    artifacts: new Artifacts(awsClients.s3(), env.SPOTEVAL_BUCKET),
+    store: new RunStore(dynamoClient(), env.SPOTEVAL_TABLE),
+    artifacts: new Artifacts(s3Client(), env.SPOTEVAL_BUCKET),
     backend: backend(),
     heartbeatSeconds: env.ENGINE_HEARTBEAT_SECONDS,
     log,

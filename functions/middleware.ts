@@ -1,7 +1,8 @@
 // The short, visible middleware chains every handler is built from.
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { type ZodType, z } from "zod";
+import type { ZodType } from "zod";
+import * as z from "zod";
 import { type Access, authorize } from "../core/auth.ts";
 import { InvalidRequest, SpotevalError } from "../core/errors.ts";
 import { apiKeys } from "./runtime.ts";

@@ -3,15 +3,15 @@
 
 import { StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { z } from "zod";
+import * as z from "zod";
 import { Artifacts } from "../core/artifacts.ts";
 import { type KeyHash, parseKeyHashes } from "../core/auth.ts";
-import { awsClients } from "../core/aws.ts";
+import { dynamoClient, ec2Client, s3Client, sfnClient } from "../core/aws.ts";
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
 import { hubConfig } from "../core/model-size.ts";
-import type { PipelineDeps } from "../core/pipeline.ts";
+import type { ArtifactDeps, CapacityDeps, StoreDeps } from "../core/pipeline.ts";
 import { RunStore } from "../core/run-store.ts";
 import type { SubmitDeps } from "../core/submit.ts";
 
@@ -81,7 +81,7 @@ function capacityProvider(): CapacityProvider {
     if (!c.LAUNCH_TEMPLATE_ID || !c.SUBNET_IDS)
       throw new Error("CAPACITY_PROVIDER=ec2 needs LAUNCH_TEMPLATE_ID and SUBNET_IDS");
     capacity = new Ec2SpotProvider({
-      ec2: awsClients.ec2(),
+      ec2: ec2Client(),
       launchTemplateId: c.LAUNCH_TEMPLATE_ID,
       subnetIds: c.SUBNET_IDS.split(",")
         .map((s) => s.trim())
@@ -94,16 +94,24 @@ function capacityProvider(): CapacityProvider {
 
 let store: RunStore | undefined;
 export const runStore = () => {
-  store ??= new RunStore(awsClients.dynamo(), config().SPOTEVAL_TABLE);
+  store ??= new RunStore(dynamoClient(), config().SPOTEVAL_TABLE);
   return store;
 };
 
-export const pipelineDeps = (): PipelineDeps => {
+// One builder per kind of step, so a handler's bundle holds only the clients that step calls:
+// the EC2 client alone is half a megabyte, and only the steps that launch or watch instances need it.
+export const storeDeps = (): StoreDeps => ({ store: runStore() });
+
+export const artifactDeps = (): ArtifactDeps => ({
+  store: runStore(),
+  artifacts: new Artifacts(s3Client(), config().SPOTEVAL_BUCKET),
+});
+
+export const capacityDeps = (): CapacityDeps => {
   const c = config();
   return {
     store: runStore(),
     capacity: capacityProvider(),
-    artifacts: new Artifacts(awsClients.s3(), c.SPOTEVAL_BUCKET),
     settings: {
       stallSeconds: c.STALL_SECONDS,
       bootSeconds: c.BOOT_SECONDS,
@@ -122,7 +130,7 @@ export const submitDeps = (): SubmitDeps => {
     ...(c.MODEL_CONFIG_LOOKUP === "hub" ? { fetchModelConfig: hubConfig } : {}),
     startExecution: async (name, input) => {
       if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
-      const out = await awsClients.sfn().send(
+      const out = await sfnClient().send(
         new StartExecutionCommand({
           stateMachineArn: c.STATE_MACHINE_ARN,
           name,

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 
 const FunctionDef = z.object({
   handler: z.string().regex(/^[\w/-]+\.\w+$/),

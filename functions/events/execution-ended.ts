@@ -1,10 +1,10 @@
 // EventBridge: a Step Functions execution ended ABORTED, TIMED_OUT or FAILED. It may not have
 // released its capacity (an aborted execution runs no more states): release it here.
-import { z } from "zod";
+import * as z from "zod";
 import { executionEnded } from "../../core/safety-nets.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
-import { pipelineDeps } from "../runtime.ts";
+import { capacityDeps } from "../runtime.ts";
 
 const ExecutionStatusChange = z.object({
   detail: z.looseObject({
@@ -24,7 +24,7 @@ function runOf(detail: { name: string; input?: string | null }): string {
   }
 }
 
-export const createHandler = (deps = pipelineDeps) =>
+export const createHandler = (deps = capacityDeps) =>
   task(ExecutionStatusChange, async ({ detail }) => {
     const id = runOf(detail);
     const result = await executionEnded(deps(), id, detail.status, detail.cause ?? undefined);

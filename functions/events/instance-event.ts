@@ -1,9 +1,9 @@
 // EventBridge: a Spot interruption warning or a state change of an EC2 instance. For ours, mark the
 // attempt interrupted at once, so the next CheckEngine does not wait for a stale heartbeat.
-import { z } from "zod";
+import * as z from "zod";
 import { instanceInterrupted } from "../../core/safety-nets.ts";
 import { task } from "../middleware.ts";
-import { pipelineDeps } from "../runtime.ts";
+import { capacityDeps } from "../runtime.ts";
 
 const InstanceEvent = z.object({
   "detail-type": z.enum(["EC2 Spot Instance Interruption Warning", "EC2 Instance State-change Notification"]),
@@ -14,7 +14,7 @@ const InstanceEvent = z.object({
   }),
 });
 
-export const createHandler = (deps = pipelineDeps) =>
+export const createHandler = (deps = capacityDeps) =>
   task(InstanceEvent, async (event) => {
     const reason =
       event["detail-type"] === "EC2 Spot Instance Interruption Warning"

@@ -1,7 +1,7 @@
 // GET /evaluations/{runId}: status, progress, attempts, cost, and metrics when done.
-import { z } from "zod";
+import * as z from "zod";
 import { Artifacts } from "../../core/artifacts.ts";
-import { awsClients } from "../../core/aws.ts";
+import { s3Client } from "../../core/aws.ts";
 import { NotFound } from "../../core/errors.ts";
 import { metricsCsv, negotiate } from "../../core/formats.ts";
 import { runId } from "../../core/schemas.ts";
@@ -27,7 +27,7 @@ export const handler = route(
     if (format === "markdown") return text("text/markdown", metricsMarkdown(metrics, Boolean(run.simulated)));
     if (format === "csv") return text("text/csv", metricsCsv(metrics));
     const uri = run.resultsKey
-      ? new Artifacts(awsClients.s3(), config().SPOTEVAL_BUCKET).uri(run.resultsKey)
+      ? new Artifacts(s3Client(), config().SPOTEVAL_BUCKET).uri(run.resultsKey)
       : undefined;
     return json(200, runDetail(run, attempts, metrics, uri));
   },

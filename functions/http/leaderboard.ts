@@ -1,5 +1,5 @@
 // GET /leaderboard?task=&metric=&filter=: the latest finished run per model, ranked by the metric.
-import { z } from "zod";
+import * as z from "zod";
 import { negotiate, toCsv, toMarkdown } from "../../core/formats.ts";
 import { leaderboard } from "../../core/queries.ts";
 import { taskName } from "../../core/schemas.ts";

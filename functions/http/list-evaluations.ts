@@ -1,5 +1,5 @@
 // GET /evaluations: newest first, filtered by model or status, paginated by an opaque cursor.
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidRequest } from "../../core/errors.ts";
 import { modelIdSchema, RunStatus } from "../../core/schemas.ts";
 import { runSummary } from "../../core/views.ts";

@@ -1,5 +1,5 @@
 // GET /models/{modelId}/results: every metric of every finished run of a model, newest first.
-import { z } from "zod";
+import * as z from "zod";
 import { metricsCsv, negotiate } from "../../core/formats.ts";
 import { modelResults } from "../../core/queries.ts";
 import { modelIdSchema } from "../../core/schemas.ts";

@@ -1,5 +1,5 @@
 // POST /evaluations: accept an evaluation request and start its run.
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidRequest } from "../../core/errors.ts";
 import { EvaluationRequest } from "../../core/schemas.ts";
 import { submitEvaluation } from "../../core/submit.ts";

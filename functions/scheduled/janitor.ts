@@ -1,10 +1,10 @@
 // Scheduled: terminate any instance of ours whose run is finished, unknown, or silent too long.
-import { z } from "zod";
+import * as z from "zod";
 import { sweep } from "../../core/safety-nets.ts";
 import { task } from "../middleware.ts";
-import { config, pipelineDeps } from "../runtime.ts";
+import { capacityDeps, config } from "../runtime.ts";
 
-export const createHandler = (deps = pipelineDeps) =>
+export const createHandler = (deps = capacityDeps) =>
   task(z.unknown(), async () => {
     const reclaimed = await sweep(deps(), config().JANITOR_SILENT_SECONDS);
     for (const r of reclaimed) {

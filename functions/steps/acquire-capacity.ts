@@ -1,11 +1,11 @@
 // AcquireCapacity: launch the next attempt's instance; CapacityUnavailable makes the state machine retry.
-import { z } from "zod";
+import * as z from "zod";
 import { acquireStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
-import { pipelineDeps } from "../runtime.ts";
+import { capacityDeps } from "../runtime.ts";
 
-export const createHandler = (deps = pipelineDeps) =>
+export const createHandler = (deps = capacityDeps) =>
   task(z.object({ runId, previousAttempt: z.int().min(0) }), (input) =>
     acquireStep(deps(), input.runId, input.previousAttempt),
   );

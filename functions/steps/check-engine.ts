@@ -1,11 +1,11 @@
 // CheckEngine: heartbeat, progress and instance state -> running, finished, failed, interrupted, cancelled.
-import { z } from "zod";
+import * as z from "zod";
 import { checkEngineStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
-import { pipelineDeps } from "../runtime.ts";
+import { capacityDeps } from "../runtime.ts";
 
-export const createHandler = (deps = pipelineDeps) =>
+export const createHandler = (deps = capacityDeps) =>
   task(z.object({ runId, attempt: z.int().min(1) }), (input) =>
     checkEngineStep(deps(), input.runId, input.attempt),
   );

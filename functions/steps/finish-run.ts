@@ -1,11 +1,11 @@
 // Finish: record SUCCEEDED, FAILED (with why) or CANCELLED, and the run's cost.
-import { z } from "zod";
+import * as z from "zod";
 import { finishStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
-import { pipelineDeps } from "../runtime.ts";
+import { storeDeps } from "../runtime.ts";
 
-export const createHandler = (deps = pipelineDeps) =>
+export const createHandler = (deps = storeDeps) =>
   task(
     z.object({
       runId,

@@ -1,11 +1,11 @@
 // RecordMetrics: the results file in S3 -> one metric item per task, metric and filter.
-import { z } from "zod";
+import * as z from "zod";
 import { recordMetricsStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
-import { pipelineDeps } from "../runtime.ts";
+import { artifactDeps } from "../runtime.ts";
 
-export const createHandler = (deps = pipelineDeps) =>
+export const createHandler = (deps = artifactDeps) =>
   task(z.object({ runId, resultsKey: z.string().regex(/^runs\/[0-9a-z]{26}\/[\w./-]+$/) }), (input) =>
     recordMetricsStep(deps(), input.runId, input.resultsKey),
   );

@@ -1,11 +1,11 @@
 // ReleaseCapacity: terminate everything the run holds, on every path (success, failure, interruption, cancel).
-import { z } from "zod";
+import * as z from "zod";
 import { releaseStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
-import { pipelineDeps } from "../runtime.ts";
+import { capacityDeps } from "../runtime.ts";
 
-export const createHandler = (deps = pipelineDeps) =>
+export const createHandler = (deps = capacityDeps) =>
   task(
     z.object({
       runId,

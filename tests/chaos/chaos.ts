@@ -3,7 +3,7 @@
 // Afterwards every invariant is checked and the figures are returned.
 import { ExecutionDoesNotExist, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { Artifacts, artifactKeys } from "../../core/artifacts.ts";
-import { awsClients } from "../../core/aws.ts";
+import { dynamoClient, s3Client, sfnClient } from "../../core/aws.ts";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import type { CapacityProvider, LaunchRequest } from "../../core/capacity/provider.ts";
 import { CapacityUnavailable, QuotaExceeded } from "../../core/errors.ts";
@@ -11,12 +11,12 @@ import type { PipelineDeps } from "../../core/pipeline.ts";
 import { parseResults, uniqueRows } from "../../core/results.ts";
 import { instanceInterrupted } from "../../core/safety-nets.ts";
 import { isFinal } from "../../core/schemas.ts";
-import { pipelineDeps, runStore } from "../../functions/runtime.ts";
+import { runStore } from "../../functions/runtime.ts";
 import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
 import { createHandler as recordHandler } from "../../functions/steps/record-metrics.ts";
 import { lambdaContext } from "../../local/gateway.ts";
 import { type Stack, startStack } from "../../local/stack.ts";
-import { apiClient, executionArnOf, localSfn, waitFor } from "../support/stack.ts";
+import { apiClient, executionArnOf, localSfn, pipelineDeps, waitFor } from "../support/stack.ts";
 
 /** mulberry32: a small seeded PRNG, so a seed replays the same faults. */
 function prng(seed: number) {
@@ -87,7 +87,7 @@ function scenario(rng: () => number): Scenario {
 
 /** Throttling and 5xx from the AWS APIs the handlers call: the SDK's retries must absorb them. */
 function injectThrottling(rng: () => number, rate: number, counter: { n: number }) {
-  const clients = [awsClients.dynamo(), awsClients.s3(), awsClients.sfn()];
+  const clients = [dynamoClient(), s3Client(), sfnClient()];
   for (const client of clients) {
     (client.middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
       (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
@@ -326,7 +326,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
 
   // ---- invariants ----
   const store = runStore();
-  const artifacts = new Artifacts(awsClients.s3(), stack.bucket);
+  const artifacts = new Artifacts(s3Client(), stack.bucket);
   let succeeded = 0;
   let failed = 0;
   let cancelled = 0;

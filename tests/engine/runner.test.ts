@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Artifacts } from "../../core/artifacts.ts";
-import { awsClients } from "../../core/aws.ts";
+import { s3Client } from "../../core/aws.ts";
 import { newRunId } from "../../core/ids.ts";
 import { parseResults } from "../../core/results.ts";
 import type { Run } from "../../core/run-store.ts";
@@ -34,7 +34,7 @@ after(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-const artifacts = () => new Artifacts(awsClients.s3(), stack.bucket);
+const artifacts = () => new Artifacts(s3Client(), stack.bucket);
 
 async function newRun(extra: Partial<Run> = {}, request: Record<string, unknown> = {}) {
   const now = new Date().toISOString();

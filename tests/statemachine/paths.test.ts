@@ -7,10 +7,10 @@ import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import type { CapacityProvider, LaunchRequest } from "../../core/capacity/provider.ts";
 import { CapacityUnavailable } from "../../core/errors.ts";
 import type { Run } from "../../core/run-store.ts";
-import { pipelineDeps, runStore } from "../../functions/runtime.ts";
+import { runStore } from "../../functions/runtime.ts";
 import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
 import { lambdaContext } from "../../local/gateway.ts";
-import { sampleRequest, testStack, waitFor } from "../support/stack.ts";
+import { pipelineDeps, sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
 /** Capacity behaviour per model id: what EC2 would do for that run (the one thing mocked). */
 const scenarios: Record<string, (base: CapacityProvider) => CapacityProvider> = {

@@ -8,9 +8,9 @@ import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import { newRunId } from "../../core/ids.ts";
 import { sweep } from "../../core/safety-nets.ts";
 import { createHandler as instanceEvent } from "../../functions/events/instance-event.ts";
-import { pipelineDeps, runStore } from "../../functions/runtime.ts";
+import { runStore } from "../../functions/runtime.ts";
 import { lambdaContext } from "../../local/gateway.ts";
-import { executionArnOf, sampleRequest, testStack, waitFor } from "../support/stack.ts";
+import { executionArnOf, pipelineDeps, sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
 const stack = await testStack({ simulatedSeconds: 60, janitorSeconds: 3600 });
 const sfn = stack.sfn;

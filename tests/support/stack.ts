@@ -1,6 +1,11 @@
 // Test support: the real local stack on free ports, an API client, and polling (never a fixed sleep).
 import { SFNClient } from "@aws-sdk/client-sfn";
+import type { PipelineDeps } from "../../core/pipeline.ts";
+import { artifactDeps, capacityDeps } from "../../functions/runtime.ts";
 import { type Stack, type StackOptions, startStack } from "../../local/stack.ts";
+
+/** Every dependency of every step, as the handlers build them from the environment the stack sets. */
+export const pipelineDeps = (): PipelineDeps => ({ ...capacityDeps(), ...artifactDeps() });
 
 /** The local stack on free ports, with an API client and a Step Functions client pointed at it. */
 export async function testStack(
