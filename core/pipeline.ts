@@ -16,10 +16,19 @@ export type PipelineSettings = {
   /** Bounds of the adaptive wait between CheckEngine polls. */
   minPollSeconds: number;
   maxPollSeconds: number;
+  /** Typical time from launch to the engine's first heartbeat: the first check is aimed at it. */
+  bootEstimateSeconds: number;
+  /**
+   * When the engine is expected to finish (or first report) within this many seconds, CheckEngine
+   * watches the attempt itself, re-reading it every watchIntervalMs, instead of a Wait and another
+   * poll: the end is seen within a second, not half a poll later. 0 turns watching off.
+   */
+  watchSeconds: number;
+  watchIntervalMs: number;
 };
 
 /** What every step needs. Each step asks only for what it uses, so each Lambda bundles only that. */
-export type StoreDeps = { store: RunStore; now?: () => Date };
+export type StoreDeps = { store: RunStore; now?: () => Date; sleep?: (ms: number) => Promise<void> };
 export type CapacityDeps = StoreDeps & { capacity: CapacityProvider; settings: PipelineSettings };
 export type ArtifactDeps = StoreDeps & { artifacts: Artifacts };
 export type PipelineDeps = CapacityDeps & ArtifactDeps;
@@ -137,7 +146,14 @@ const acquired = (deps: CapacityDeps, a: Attempt): Acquired => ({
   instanceId: a.instanceId as string,
   instanceType: a.instanceType as string,
   market: a.market as string,
-  waitSeconds: deps.settings.minPollSeconds,
+  // The first check lands when the engine should be up, with the watch window around that moment.
+  waitSeconds: Math.round(
+    clamp(
+      deps.settings.bootEstimateSeconds - deps.settings.watchSeconds / 2,
+      0,
+      deps.settings.maxPollSeconds,
+    ),
+  ),
 });
 
 export type EngineState = "running" | "finished" | "failed" | "interrupted" | "cancelled";
@@ -149,7 +165,30 @@ export type EngineCheck = {
   progress?: Progress;
 };
 
+/**
+ * One poll of the engine. When its end (or first report) is due within the watch window, keep reading
+ * the attempt until it ends or the window closes, then answer as one poll would.
+ */
 export async function checkEngineStep(deps: CapacityDeps, runId: string, n: number): Promise<EngineCheck> {
+  const first = await inspectEngine(deps, runId, n);
+  const { watchSeconds, watchIntervalMs } = deps.settings;
+  if (first.state !== "running" || watchSeconds <= 0) return first;
+  const until = now(deps).getTime() + watchSeconds * 1000;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let attempt = await deps.store.getAttempt(runId, n);
+  let watched = false;
+  while (attempt && endDueWithin(deps.settings, attempt, now(deps).getTime(), watchSeconds)) {
+    if (now(deps).getTime() >= until) break;
+    watched = true;
+    await sleep(watchIntervalMs);
+    attempt = await deps.store.getAttempt(runId, n);
+    if (attempt && attempt.status !== "RUNNING" && attempt.status !== "LAUNCHING") break;
+  }
+  // After a watch, answer from what the attempt says now (ended, or a fresh wait from its progress).
+  return watched ? inspectEngine(deps, runId, n) : first;
+}
+
+async function inspectEngine(deps: CapacityDeps, runId: string, n: number): Promise<EngineCheck> {
   const wait = deps.settings.minPollSeconds;
   const run = await deps.store.mustGetRun(runId);
   if (run.cancelRequested) return { state: "cancelled", waitSeconds: wait, reason: "cancelled by user" };
@@ -187,7 +226,7 @@ export async function checkEngineStep(deps: CapacityDeps, runId: string, n: numb
   }
   return {
     state: "running",
-    waitSeconds: pollDelay(deps.settings, attempt.progress),
+    waitSeconds: pollDelay(deps.settings, attempt, t),
     ...(attempt.progress ? { progress: attempt.progress } : {}),
   };
 }
@@ -209,14 +248,42 @@ function engineReported(attempt: Attempt, wait: number): EngineCheck | undefined
   return undefined;
 }
 
+const clamp = (x: number, min: number, max: number) => Math.min(max, Math.max(min, x));
+
+/** Seconds until the engine's reported end, by its ETA at its last heartbeat; undefined without one. */
+function remainingSeconds(attempt: Attempt, t: number): number | undefined {
+  const p = attempt.progress;
+  if (!attempt.heartbeatAt || !p) return undefined;
+  if (p.phase === "upload" || p.phase === "done") return 0;
+  if (p.phase !== "evaluate" || p.etaSeconds === undefined) return undefined;
+  return p.etaSeconds - (t - Date.parse(attempt.heartbeatAt)) / 1000;
+}
+
+const sinceLaunch = (attempt: Attempt, t: number) =>
+  (t - Date.parse(attempt.launchedAt ?? attempt.startedAt)) / 1000;
+
+/** Is something the state machine acts on due within `window` seconds: the end, or the first report? */
+function endDueWithin(settings: PipelineSettings, attempt: Attempt, t: number, window: number): boolean {
+  if (!attempt.heartbeatAt) {
+    const up = sinceLaunch(attempt, t);
+    return up + window >= settings.bootEstimateSeconds && up <= settings.bootEstimateSeconds + window;
+  }
+  const left = remainingSeconds(attempt, t);
+  return left !== undefined && left <= window;
+}
+
 /**
- * The wait before the next poll: short while booting and near the end, long in the middle,
- * so an 8-hour evaluation costs a few dozen transitions, not one every 30 seconds.
+ * The wait before the next poll, from the engine's own phase and ETA: short while booting, long in
+ * the middle, and aimed just before the expected end (with 10% of the time left as margin for a
+ * wrong ETA, and half the watch window), where CheckEngine watches the end itself. Without an ETA
+ * (boot, download, compile) the wait doubles with the time since launch. An 8-hour evaluation costs a
+ * few dozen polls, not one every 30 seconds.
  */
-export function pollDelay(settings: PipelineSettings, progress?: Progress): number {
-  const { minPollSeconds: min, maxPollSeconds: max } = settings;
-  if (progress?.phase !== "evaluate" || progress.etaSeconds === undefined) return min;
-  return Math.round(Math.min(max, Math.max(min, progress.etaSeconds / 4)));
+export function pollDelay(settings: PipelineSettings, attempt: Attempt, t: number): number {
+  const { minPollSeconds: min, maxPollSeconds: max, watchSeconds } = settings;
+  const left = remainingSeconds(attempt, t);
+  const wait = left === undefined ? sinceLaunch(attempt, t) : left * 0.9 - watchSeconds / 2;
+  return Math.round(clamp(wait, min, max));
 }
 
 export type ReleaseOutcome = "interrupted" | "finished" | "failed" | "cancelled";

@@ -28,6 +28,11 @@ const Env = z.object({
   API_KEYS_PARAMETER: z.string().optional(),
   POLL_MIN_SECONDS: z.coerce.number().positive().default(30),
   POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
+  /** Launch to first heartbeat on inf2 (instance boot, image pull, engine start): the first check's aim. */
+  BOOT_ESTIMATE_SECONDS: z.coerce.number().min(0).default(240),
+  /** CheckEngine watches an end due within this window itself (keep below the function's timeout). */
+  POLL_WATCH_SECONDS: z.coerce.number().min(0).default(20),
+  POLL_WATCH_INTERVAL_MS: z.coerce.number().positive().default(1000),
   STALL_SECONDS: z.coerce.number().positive().default(900),
   BOOT_SECONDS: z.coerce.number().positive().default(1800),
   MAX_ATTEMPTS: z.coerce.number().int().positive().default(4),
@@ -117,6 +122,9 @@ export const capacityDeps = (): CapacityDeps => {
       bootSeconds: c.BOOT_SECONDS,
       minPollSeconds: c.POLL_MIN_SECONDS,
       maxPollSeconds: c.POLL_MAX_SECONDS,
+      bootEstimateSeconds: c.BOOT_ESTIMATE_SECONDS,
+      watchSeconds: c.POLL_WATCH_SECONDS,
+      watchIntervalMs: c.POLL_WATCH_INTERVAL_MS,
     },
   };
 };

@@ -100,6 +100,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     API_KEY_HASHES: `${hashKey(apiKey)}:rw`,
     POLL_MIN_SECONDS: "1",
     POLL_MAX_SECONDS: "2",
+    // A local engine is a process: up in well under a second, watched closely from launch.
+    BOOT_ESTIMATE_SECONDS: "0",
+    POLL_WATCH_SECONDS: "5",
+    POLL_WATCH_INTERVAL_MS: "25",
     STALL_SECONDS: "30",
     BOOT_SECONDS: "120",
     MAX_ATTEMPTS: "3",

@@ -50,7 +50,15 @@ describe("AcquireCapacity", () => {
       store: store(),
       capacity,
       artifacts: {} as Artifacts,
-      settings: { stallSeconds: 60, bootSeconds: 60, minPollSeconds: 1, maxPollSeconds: 2 },
+      settings: {
+        stallSeconds: 60,
+        bootSeconds: 60,
+        minPollSeconds: 1,
+        maxPollSeconds: 2,
+        bootEstimateSeconds: 0,
+        watchSeconds: 0,
+        watchIntervalMs: 25,
+      },
     };
     await assert.rejects(acquireStep(deps, runId, 0), StaleTransition);
     assert.deepEqual(released, [runId], "the late instance was released");
