@@ -28,7 +28,7 @@ const Env = z.object({
   /** The SDK's own variable for the instance metadata endpoint. */
   AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().optional(),
   NOTICE_POLL_SECONDS: z.coerce.number().positive().default(5),
-  SIMULATED_SECONDS: z.coerce.number().positive().default(8),
+  SIMULATED_SECONDS: z.coerce.number().min(0).default(8),
   /** Set by the image: what it was built from. */
   SPOTEVAL_HARNESS_REVISION: z.string().optional(),
   SPOTEVAL_OPTIMUM_NEURON_VERSION: z.string().optional(),

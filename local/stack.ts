@@ -3,7 +3,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
@@ -55,6 +55,29 @@ const listen = (server: Server, port: number) =>
     });
   });
 
+/**
+ * The engine as its image runs it: engine/main.ts bundled by esbuild with the Dockerfile's flags. A
+ * local "instance" then starts in ~0.25 s of CPU instead of ~1 s of loading TypeScript module by module,
+ * which is what limits how many runs a laptop can take at once.
+ */
+async function bundleEngine(dir: string): Promise<string> {
+  const { build } = await import("esbuild");
+  const outfile = join(dir, "..", `${basename(dir)}-engine.mjs`);
+  await build({
+    entryPoints: [join(projectRoot, "engine/main.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "esm",
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    outfile,
+    logLevel: "silent",
+  });
+  return outfile;
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const base = options.port ?? DEFAULT_PORT;
   const at = (offset: number) => (base === 0 ? 0 : base + offset);
@@ -93,7 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     SPOTEVAL_BUCKET: bucket,
     STATE_MACHINE_ARN: stateMachineArn,
     CAPACITY_PROVIDER: "local",
-    LOCAL_ENGINE_COMMAND: JSON.stringify([process.execPath, join(projectRoot, "engine/main.ts")]),
+    LOCAL_ENGINE_COMMAND: JSON.stringify([process.execPath, await bundleEngine(s3Dir)]),
     ENGINE_BACKEND: "simulated",
     ENGINE_HEARTBEAT_SECONDS: "0.5",
     SIMULATED_SECONDS: String(options.simulatedSeconds ?? 8),
@@ -103,7 +126,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // A local engine is a process: up in well under a second, watched closely from launch.
     BOOT_ESTIMATE_SECONDS: "0",
     POLL_WATCH_SECONDS: "5",
-    POLL_WATCH_INTERVAL_MS: "25",
+    POLL_WATCH_INTERVAL_MS: "100",
     STALL_SECONDS: "30",
     BOOT_SECONDS: "120",
     MAX_ATTEMPTS: "3",
@@ -237,6 +260,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await s3.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
       await rm(s3Dir, { recursive: true, force: true });
+      await rm(`${s3Dir}-engine.mjs`, { force: true });
     },
   };
 }
