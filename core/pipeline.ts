@@ -262,14 +262,15 @@ function remainingSeconds(attempt: Attempt, t: number): number | undefined {
 const sinceLaunch = (attempt: Attempt, t: number) =>
   (t - Date.parse(attempt.launchedAt ?? attempt.startedAt)) / 1000;
 
-/** Is something the state machine acts on due within `window` seconds: the end, or the first report? */
+/**
+ * Is something the state machine acts on due within `window` seconds? By the engine's ETA when it
+ * has one; without one, only around the boot estimate (a short job can end right after it starts).
+ */
 function endDueWithin(settings: PipelineSettings, attempt: Attempt, t: number, window: number): boolean {
-  if (!attempt.heartbeatAt) {
-    const up = sinceLaunch(attempt, t);
-    return up + window >= settings.bootEstimateSeconds && up <= settings.bootEstimateSeconds + window;
-  }
   const left = remainingSeconds(attempt, t);
-  return left !== undefined && left <= window;
+  if (left !== undefined) return left <= window;
+  const up = sinceLaunch(attempt, t);
+  return up + window >= settings.bootEstimateSeconds && up <= settings.bootEstimateSeconds + window;
 }
 
 /**

@@ -11,7 +11,7 @@ import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
 import { hubConfig } from "../core/model-size.ts";
-import type { ArtifactDeps, CapacityDeps, StoreDeps } from "../core/pipeline.ts";
+import type { ArtifactDeps, CapacityDeps, PipelineSettings, StoreDeps } from "../core/pipeline.ts";
 import { RunStore } from "../core/run-store.ts";
 import type { SubmitDeps } from "../core/submit.ts";
 
@@ -27,7 +27,8 @@ const Env = z.object({
   /** SSM SecureString holding the API key hashes (`sha256:rw,sha256:ro`); wins over API_KEY_HASHES. */
   API_KEYS_PARAMETER: z.string().optional(),
   POLL_MIN_SECONDS: z.coerce.number().positive().default(30),
-  POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
+  /** 600 s bounds how late an interruption in mid-evaluation is seen (npm run bench, transitions). */
+  POLL_MAX_SECONDS: z.coerce.number().positive().default(600),
   /** Launch to first heartbeat on inf2 (instance boot, image pull, engine start): the first check's aim. */
   BOOT_ESTIMATE_SECONDS: z.coerce.number().min(0).default(240),
   /** CheckEngine watches an end due within this window itself (keep below the function's timeout). */
@@ -112,22 +113,26 @@ export const artifactDeps = (): ArtifactDeps => ({
   artifacts: new Artifacts(s3Client(), config().SPOTEVAL_BUCKET),
 });
 
-export const capacityDeps = (): CapacityDeps => {
-  const c = config();
-  return {
-    store: runStore(),
-    capacity: capacityProvider(),
-    settings: {
-      stallSeconds: c.STALL_SECONDS,
-      bootSeconds: c.BOOT_SECONDS,
-      minPollSeconds: c.POLL_MIN_SECONDS,
-      maxPollSeconds: c.POLL_MAX_SECONDS,
-      bootEstimateSeconds: c.BOOT_ESTIMATE_SECONDS,
-      watchSeconds: c.POLL_WATCH_SECONDS,
-      watchIntervalMs: c.POLL_WATCH_INTERVAL_MS,
-    },
-  };
-};
+/** How CheckEngine polls and watches, from the environment (deployed: the defaults above). */
+export const pipelineSettings = (c: Env = config()): PipelineSettings => ({
+  stallSeconds: c.STALL_SECONDS,
+  bootSeconds: c.BOOT_SECONDS,
+  minPollSeconds: c.POLL_MIN_SECONDS,
+  maxPollSeconds: c.POLL_MAX_SECONDS,
+  bootEstimateSeconds: c.BOOT_ESTIMATE_SECONDS,
+  watchSeconds: c.POLL_WATCH_SECONDS,
+  watchIntervalMs: c.POLL_WATCH_INTERVAL_MS,
+});
+
+/** The settings a deployment gets when it sets none of them (npm run bench compares against these). */
+export const deployedDefaults = (): PipelineSettings =>
+  pipelineSettings(Env.parse({ SPOTEVAL_TABLE: "-", SPOTEVAL_BUCKET: "-" }));
+
+export const capacityDeps = (): CapacityDeps => ({
+  store: runStore(),
+  capacity: capacityProvider(),
+  settings: pipelineSettings(),
+});
 
 export const submitDeps = (): SubmitDeps => {
   const c = config();
