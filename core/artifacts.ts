@@ -17,6 +17,9 @@ export const artifactKeys = {
   neuronCache: () => "neuron-cache/",
 };
 
+/** Where an artifact lives, for people and other tools; needs no client. */
+export const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+
 export class Artifacts {
   readonly s3: S3Client;
   readonly bucket: string;
@@ -26,7 +29,7 @@ export class Artifacts {
   }
 
   uri(key: string) {
-    return `s3://${this.bucket}/${key}`;
+    return s3Uri(this.bucket, key);
   }
 
   async getText(key: string): Promise<string> {

@@ -1,18 +1,19 @@
 // How many parameters a model has, from its Hugging Face `config.json` when the request does not say:
 // decoder-only transformers (Llama, Mistral, Qwen2, Gemma, GPT-NeoX, Mixtral's experts).
-import * as z from "zod";
+import * as z from "zod/mini";
 
+const count = z.int().check(z.positive());
 export const ModelConfig = z.looseObject({
-  model_type: z.string().optional(),
-  hidden_size: z.number().int().positive(),
-  num_hidden_layers: z.number().int().positive(),
-  vocab_size: z.number().int().positive(),
-  intermediate_size: z.number().int().positive().optional(),
-  num_attention_heads: z.number().int().positive(),
-  num_key_value_heads: z.number().int().positive().optional(),
-  head_dim: z.number().int().positive().optional(),
-  tie_word_embeddings: z.boolean().optional(),
-  num_local_experts: z.number().int().positive().optional(),
+  model_type: z.optional(z.string()),
+  hidden_size: count,
+  num_hidden_layers: count,
+  vocab_size: count,
+  intermediate_size: z.optional(count),
+  num_attention_heads: count,
+  num_key_value_heads: z.optional(count),
+  head_dim: z.optional(count),
+  tie_word_embeddings: z.optional(z.boolean()),
+  num_local_experts: z.optional(count),
 });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 

@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { EvaluationRequest, RunStatus, runId } from "./schemas.ts";
 
 const problem = {
@@ -10,7 +10,12 @@ const tabular = (description: string) => ({
   description,
   content: { "application/json": {}, "text/csv": {}, "text/markdown": {} },
 });
-const param = (name: string, where: "path" | "query", schema: z.ZodType, required = where === "path") => ({
+const param = (
+  name: string,
+  where: "path" | "query",
+  schema: z.ZodMiniType,
+  required = where === "path",
+) => ({
   name,
   in: where,
   required,

@@ -2,7 +2,7 @@
 // documented ModelRegistered event. Each becomes the same evaluation request plus an idempotency key,
 // so a redelivered event starts nothing new.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { InvalidRequest, Unauthorized } from "./errors.ts";
 import { type EvaluationRequest, type SuiteName, suites } from "./schemas.ts";
 
@@ -19,12 +19,14 @@ export const SageMakerPackageEvent = z.object({
   "detail-type": z.literal("SageMaker Model Package State Change"),
   detail: z.looseObject({
     ModelPackageArn: z.string(),
-    ModelPackageGroupName: z.string().optional(),
+    ModelPackageGroupName: z.optional(z.string()),
     ModelApprovalStatus: z.string(),
-    InferenceSpecification: z
-      .looseObject({ Containers: z.array(z.looseObject({ ModelDataUrl: z.string().optional() })).optional() })
-      .optional(),
-    CustomerMetadataProperties: z.record(z.string(), z.string()).optional(),
+    InferenceSpecification: z.optional(
+      z.looseObject({
+        Containers: z.optional(z.array(z.looseObject({ ModelDataUrl: z.optional(z.string()) }))),
+      }),
+    ),
+    CustomerMetadataProperties: z.optional(z.record(z.string(), z.string())),
   }),
 });
 
@@ -64,8 +66,8 @@ export function fromSageMaker(event: z.infer<typeof SageMakerPackageEvent>, defa
 
 export const HubWebhook = z.looseObject({
   event: z.looseObject({ action: z.string(), scope: z.string() }),
-  repo: z.looseObject({ type: z.string(), name: z.string(), headSha: z.string().optional() }),
-  updatedRefs: z.array(z.looseObject({ ref: z.string(), newSha: z.string().nullish() })).optional(),
+  repo: z.looseObject({ type: z.string(), name: z.string(), headSha: z.optional(z.string()) }),
+  updatedRefs: z.optional(z.array(z.looseObject({ ref: z.string(), newSha: z.nullish(z.string()) }))),
 });
 
 /** A new commit on main of a watched model repo: evaluate that commit, pinned. */

@@ -1,6 +1,6 @@
 // lm-evaluation-harness results files: parse every layout (0.3, 0.4.1, 0.4.3+) into metric rows,
 // and print the same markdown table `lm_eval` prints for them.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { ResultsInvalid } from "./errors.ts";
 
 const MetricValue = z.union([z.number(), z.string(), z.null()]);
@@ -8,17 +8,17 @@ const TaskResults = z.record(z.string(), z.unknown());
 
 export const ResultsFile = z.looseObject({
   results: z.record(z.string(), TaskResults),
-  groups: z.record(z.string(), TaskResults).optional(),
-  group_subtasks: z.record(z.string(), z.array(z.string())).optional(),
-  versions: z.record(z.string(), z.union([z.number(), z.string(), z.null()])).optional(),
-  "n-shot": z.record(z.string(), z.union([z.number(), z.string(), z.null()])).optional(),
-  higher_is_better: z.record(z.string(), z.record(z.string(), z.boolean().nullable())).optional(),
-  "n-samples": z
-    .record(z.string(), z.looseObject({ original: z.number(), effective: z.number() }))
-    .optional(),
-  config: z.looseObject({}).optional(),
-  git_hash: z.string().nullable().optional(),
-  spoteval: z.looseObject({ simulated: z.boolean() }).optional(),
+  groups: z.optional(z.record(z.string(), TaskResults)),
+  group_subtasks: z.optional(z.record(z.string(), z.array(z.string()))),
+  versions: z.optional(z.record(z.string(), z.union([z.number(), z.string(), z.null()]))),
+  "n-shot": z.optional(z.record(z.string(), z.union([z.number(), z.string(), z.null()]))),
+  higher_is_better: z.optional(z.record(z.string(), z.record(z.string(), z.nullable(z.boolean())))),
+  "n-samples": z.optional(
+    z.record(z.string(), z.looseObject({ original: z.number(), effective: z.number() })),
+  ),
+  config: z.optional(z.looseObject({})),
+  git_hash: z.optional(z.nullable(z.string())),
+  spoteval: z.optional(z.looseObject({ simulated: z.boolean() })),
 });
 export type ResultsFile = z.infer<typeof ResultsFile>;
 

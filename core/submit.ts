@@ -1,7 +1,7 @@
 // Accepting an evaluation: validate what can be known now (does the model fit anything?),
 // record the run, start its execution. Idempotent by key, so a retried request starts nothing new.
 import { createHash } from "node:crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
 import { type FetchConfig, lookupParameters } from "./model-size.ts";

@@ -2,7 +2,7 @@
 // that user-data (or the local provider) sets, then one run of the runner, then exit. On EC2 the
 // user-data shuts the instance down when this exits (instance-initiated shutdown = terminate).
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
 import { dynamoClient, s3Client } from "../core/aws.ts";
 import { RunStore } from "../core/run-store.ts";
@@ -14,30 +14,27 @@ import { detectNeuronCores, tensorParallelDegree } from "./neuron.ts";
 import { runEngine } from "./runner.ts";
 
 const Env = z.object({
-  RUN_ID: z.string().regex(/^[0-9a-z]{26}$/),
-  ATTEMPT: z.coerce.number().int().min(1),
-  SPOTEVAL_TABLE: z.string().min(1),
-  SPOTEVAL_BUCKET: z.string().min(1),
-  ENGINE_BACKEND: z.enum(["simulated", "neuronx", "hf"]).default("neuronx"),
-  ENGINE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(30),
+  RUN_ID: z.string().check(z.regex(/^[0-9a-z]{26}$/)),
+  ATTEMPT: z.coerce.number().check(z.int(), z.gte(1)),
+  SPOTEVAL_TABLE: z.string().check(z.minLength(1)),
+  SPOTEVAL_BUCKET: z.string().check(z.minLength(1)),
+  ENGINE_BACKEND: z._default(z.enum(["simulated", "neuronx", "hf"]), "neuronx"),
+  ENGINE_HEARTBEAT_SECONDS: z._default(z.coerce.number().check(z.positive()), 30),
   /** argv of the harness as JSON, default python -m lm_eval. */
-  LM_EVAL_COMMAND: z.string().default('["python","-m","lm_eval"]'),
-  NEURON_LS: z.string().default("neuron-ls"),
-  HF_DEVICE: z.string().default("cpu"),
-  HF_TOKEN_SECRET_ARN: z.string().optional(),
+  LM_EVAL_COMMAND: z._default(z.string(), '["python","-m","lm_eval"]'),
+  NEURON_LS: z._default(z.string(), "neuron-ls"),
+  HF_DEVICE: z._default(z.string(), "cpu"),
+  HF_TOKEN_SECRET_ARN: z.optional(z.string()),
   /** The SDK's own variable for the instance metadata endpoint. */
-  AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().optional(),
-  NOTICE_POLL_SECONDS: z.coerce.number().positive().default(5),
-  SIMULATED_SECONDS: z.coerce.number().min(0).default(8),
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: z.optional(z.string()),
+  NOTICE_POLL_SECONDS: z._default(z.coerce.number().check(z.positive()), 5),
+  SIMULATED_SECONDS: z._default(z.coerce.number().check(z.gte(0)), 8),
   /** Set by the image: what it was built from. */
-  SPOTEVAL_HARNESS_REVISION: z.string().optional(),
-  SPOTEVAL_OPTIMUM_NEURON_VERSION: z.string().optional(),
-  ENGINE_IMAGE: z.string().optional(),
+  SPOTEVAL_HARNESS_REVISION: z.optional(z.string()),
+  SPOTEVAL_OPTIMUM_NEURON_VERSION: z.optional(z.string()),
+  ENGINE_IMAGE: z.optional(z.string()),
   /** fault[@attempt], e.g. "fail@1": only for the simulated backend, to test the pipeline around it. */
-  SIMULATED_FAULT: z
-    .string()
-    .regex(/^(fail|crash|hang|bad-results)(@\d+)?$/)
-    .optional(),
+  SIMULATED_FAULT: z.optional(z.string().check(z.regex(/^(fail|crash|hang|bad-results)(@\d+)?$/))),
 });
 
 const env = Env.parse(process.env);
@@ -45,7 +42,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function backend(): Backend {
   if (env.ENGINE_BACKEND === "simulated") return new SimulatedBackend({ seconds: env.SIMULATED_SECONDS });
-  const command = z.array(z.string()).min(1).parse(JSON.parse(env.LM_EVAL_COMMAND));
+  const command = z.array(z.string()).check(z.minLength(1)).parse(JSON.parse(env.LM_EVAL_COMMAND));
   return new HarnessBackend({
     model: env.ENGINE_BACKEND,
     command,

@@ -1,15 +1,18 @@
 // The short, visible middleware chains every handler is built from.
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { ZodType } from "zod";
-import * as z from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { type Access, authorize } from "../core/auth.ts";
 import { InvalidRequest, SpotevalError } from "../core/errors.ts";
 import { apiKeys } from "./runtime.ts";
 
+// English messages in every problem+json, whichever schemas a handler loads first.
+z.config(en());
+
 // ---- Step Functions tasks: parse the input, throw on failure (Step Functions matches the error name) ----
 
-export function task<S extends ZodType, R>(schema: S, fn: (input: z.output<S>) => Promise<R>) {
+export function task<S extends z.ZodMiniType, R>(schema: S, fn: (input: z.output<S>) => Promise<R>) {
   return middy<unknown, R>().handler(async (event: unknown) => {
     const parsed = schema.safeParse(event);
     if (!parsed.success) throw new InvalidRequest(`bad task input: ${z.prettifyError(parsed.error)}`);
@@ -61,7 +64,7 @@ const problemJson = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
   },
 });
 
-function parse<S extends ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+function parse<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new InvalidRequest(
@@ -100,7 +103,7 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
-export function route<B extends ZodType, P extends ZodType, Q extends ZodType>(
+export function route<B extends z.ZodMiniType, P extends z.ZodMiniType, Q extends z.ZodMiniType>(
   spec: { access: Access; body?: B; path?: P; query?: Q },
   fn: (request: Request<z.output<B>, z.output<P>, z.output<Q>>, context: Context) => Promise<HttpResult>,
 ) {

@@ -3,7 +3,7 @@
 
 import { StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
 import { type KeyHash, parseKeyHashes } from "../core/auth.ts";
 import { dynamoClient, ec2Client, s3Client, sfnClient } from "../core/aws.ts";
@@ -16,41 +16,41 @@ import { RunStore } from "../core/run-store.ts";
 import type { SubmitDeps } from "../core/submit.ts";
 
 const Env = z.object({
-  SPOTEVAL_TABLE: z.string().min(1),
-  SPOTEVAL_BUCKET: z.string().min(1),
-  STATE_MACHINE_ARN: z.string().min(1).optional(),
-  CAPACITY_PROVIDER: z.enum(["local", "ec2"]).default("ec2"),
+  SPOTEVAL_TABLE: z.string().check(z.minLength(1)),
+  SPOTEVAL_BUCKET: z.string().check(z.minLength(1)),
+  STATE_MACHINE_ARN: z.optional(z.string().check(z.minLength(1))),
+  CAPACITY_PROVIDER: z._default(z.enum(["local", "ec2"]), "ec2"),
   /** JSON argv of the engine for the local provider, e.g. ["node","engine/main.ts"]. */
-  LOCAL_ENGINE_COMMAND: z.string().optional(),
-  ENGINE_BACKEND: z.enum(["simulated", "neuronx", "hf"]).default("neuronx"),
-  API_KEY_HASHES: z.string().default(""),
+  LOCAL_ENGINE_COMMAND: z.optional(z.string()),
+  ENGINE_BACKEND: z._default(z.enum(["simulated", "neuronx", "hf"]), "neuronx"),
+  API_KEY_HASHES: z._default(z.string(), ""),
   /** SSM SecureString holding the API key hashes (`sha256:rw,sha256:ro`); wins over API_KEY_HASHES. */
-  API_KEYS_PARAMETER: z.string().optional(),
-  POLL_MIN_SECONDS: z.coerce.number().positive().default(30),
+  API_KEYS_PARAMETER: z.optional(z.string()),
+  POLL_MIN_SECONDS: z._default(z.coerce.number().check(z.positive()), 30),
   /** 600 s bounds how late an interruption in mid-evaluation is seen (npm run bench, transitions). */
-  POLL_MAX_SECONDS: z.coerce.number().positive().default(600),
+  POLL_MAX_SECONDS: z._default(z.coerce.number().check(z.positive()), 600),
   /** Launch to first heartbeat on inf2 (instance boot, image pull, engine start): the first check's aim. */
-  BOOT_ESTIMATE_SECONDS: z.coerce.number().min(0).default(240),
+  BOOT_ESTIMATE_SECONDS: z._default(z.coerce.number().check(z.gte(0)), 240),
   /** CheckEngine watches an end due within this window itself (keep below the function's timeout). */
-  POLL_WATCH_SECONDS: z.coerce.number().min(0).default(20),
-  POLL_WATCH_INTERVAL_MS: z.coerce.number().positive().default(1000),
-  STALL_SECONDS: z.coerce.number().positive().default(900),
-  BOOT_SECONDS: z.coerce.number().positive().default(1800),
-  MAX_ATTEMPTS: z.coerce.number().int().positive().default(4),
-  MAX_RUN_HOURS: z.coerce.number().positive().default(24),
-  JANITOR_SILENT_SECONDS: z.coerce.number().positive().default(3600),
+  POLL_WATCH_SECONDS: z._default(z.coerce.number().check(z.gte(0)), 20),
+  POLL_WATCH_INTERVAL_MS: z._default(z.coerce.number().check(z.positive()), 1000),
+  STALL_SECONDS: z._default(z.coerce.number().check(z.positive()), 900),
+  BOOT_SECONDS: z._default(z.coerce.number().check(z.positive()), 1800),
+  MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.positive()), 4),
+  MAX_RUN_HOURS: z._default(z.coerce.number().check(z.positive()), 24),
+  JANITOR_SILENT_SECONDS: z._default(z.coerce.number().check(z.positive()), 3600),
   /** EC2: the engine launch template, the subnets to launch in, the managed-by tag value. */
-  LAUNCH_TEMPLATE_ID: z.string().optional(),
-  SUBNET_IDS: z.string().optional(),
-  MANAGED_BY: z.string().default("spoteval"),
+  LAUNCH_TEMPLATE_ID: z.optional(z.string()),
+  SUBNET_IDS: z.optional(z.string()),
+  MANAGED_BY: z._default(z.string(), "spoteval"),
   /** Registry triggers: webhook secrets, watched Hub repos, what to run when the event does not say. */
-  HF_WEBHOOK_SECRET: z.string().default(""),
-  REGISTRY_WEBHOOK_SECRET: z.string().default(""),
-  WATCHED_MODELS: z.string().default(""),
-  DEFAULT_SUITE: z.enum(["open-llm-leaderboard-v1"]).default("open-llm-leaderboard-v1"),
-  DEFAULT_TASKS: z.string().default(""),
+  HF_WEBHOOK_SECRET: z._default(z.string(), ""),
+  REGISTRY_WEBHOOK_SECRET: z._default(z.string(), ""),
+  WATCHED_MODELS: z._default(z.string(), ""),
+  DEFAULT_SUITE: z._default(z.enum(["open-llm-leaderboard-v1"]), "open-llm-leaderboard-v1"),
+  DEFAULT_TASKS: z._default(z.string(), ""),
   /** Size models without a parameter count from their config.json on the Hub ("off" locally). */
-  MODEL_CONFIG_LOOKUP: z.enum(["hub", "off"]).default("hub"),
+  MODEL_CONFIG_LOOKUP: z._default(z.enum(["hub", "off"]), "hub"),
 });
 export type Env = z.infer<typeof Env>;
 
@@ -77,7 +77,7 @@ function capacityProvider(): CapacityProvider {
   if (c.CAPACITY_PROVIDER === "local") {
     const command = z
       .array(z.string())
-      .min(1)
+      .check(z.minLength(1))
       .parse(JSON.parse(c.LOCAL_ENGINE_COMMAND ?? "null"));
     const engineEnv = Object.fromEntries(
       Object.entries(process.env).filter(([k, v]) => passedToLocalEngine.test(k) && v !== undefined),

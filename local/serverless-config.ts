@@ -3,11 +3,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import * as z from "zod";
+import * as z from "zod/mini";
 
 const FunctionDef = z.object({
-  handler: z.string().regex(/^[\w/-]+\.\w+$/),
-  events: z.array(z.record(z.string(), z.unknown())).optional(),
+  handler: z.string().check(z.regex(/^[\w/-]+\.\w+$/)),
+  events: z.optional(z.array(z.record(z.string(), z.unknown()))),
 });
 const Config = z.object({
   service: z.string(),

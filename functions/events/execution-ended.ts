@@ -1,6 +1,6 @@
 // EventBridge: a Step Functions execution ended ABORTED, TIMED_OUT or FAILED. It may not have
 // released its capacity (an aborted execution runs no more states): release it here.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { executionEnded } from "../../core/safety-nets.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
@@ -10,8 +10,8 @@ const ExecutionStatusChange = z.object({
   detail: z.looseObject({
     name: z.string(),
     status: z.enum(["ABORTED", "TIMED_OUT", "FAILED"]),
-    input: z.string().nullish(),
-    cause: z.string().nullish(),
+    input: z.nullish(z.string()),
+    cause: z.nullish(z.string()),
   }),
 });
 

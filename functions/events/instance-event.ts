@@ -1,6 +1,6 @@
 // EventBridge: a Spot interruption warning or a state change of an EC2 instance. For ours, mark the
 // attempt interrupted at once, so the next CheckEngine does not wait for a stale heartbeat.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { instanceInterrupted } from "../../core/safety-nets.ts";
 import { task } from "../middleware.ts";
 import { capacityDeps } from "../runtime.ts";
@@ -8,9 +8,9 @@ import { capacityDeps } from "../runtime.ts";
 const InstanceEvent = z.object({
   "detail-type": z.enum(["EC2 Spot Instance Interruption Warning", "EC2 Instance State-change Notification"]),
   detail: z.looseObject({
-    "instance-id": z.string().regex(/^i-[0-9a-z]+$/),
-    "instance-action": z.string().optional(),
-    state: z.string().optional(),
+    "instance-id": z.string().check(z.regex(/^i-[0-9a-z]+$/)),
+    "instance-action": z.optional(z.string()),
+    state: z.optional(z.string()),
   }),
 });
 

@@ -1,6 +1,6 @@
 // EventBridge: a SageMaker Model Registry approval, or a ModelRegistered event from any registry.
 // Both take the same submit path as the HTTP API; the package version or event id is the key.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { fromSageMaker, SageMakerPackageEvent, triggerKey } from "../../core/registry.ts";
 import { submitTrigger } from "../../core/submit.ts";
 import { task } from "../middleware.ts";

@@ -1,5 +1,5 @@
 // DELETE /evaluations/{runId}: cancel. The run is marked; the pipeline releases capacity and ends it CANCELLED.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { cancelRun } from "../../core/queries.ts";
 import { runId } from "../../core/schemas.ts";
 import { json, route } from "../middleware.ts";

@@ -1,7 +1,6 @@
 // GET /evaluations/{runId}: status, progress, attempts, cost, and metrics when done.
-import * as z from "zod";
-import { Artifacts } from "../../core/artifacts.ts";
-import { s3Client } from "../../core/aws.ts";
+import * as z from "zod/mini";
+import { s3Uri } from "../../core/artifacts.ts";
 import { NotFound } from "../../core/errors.ts";
 import { metricsCsv, negotiate } from "../../core/formats.ts";
 import { runId } from "../../core/schemas.ts";
@@ -13,7 +12,7 @@ export const handler = route(
   {
     access: "read",
     path: z.object({ runId }),
-    query: z.object({ format: z.enum(["json", "csv", "markdown"]).optional() }),
+    query: z.object({ format: z.optional(z.enum(["json", "csv", "markdown"])) }),
   },
   async ({ path, query, headers }) => {
     const store = runStore();
@@ -26,9 +25,7 @@ export const handler = route(
     const format = negotiate(query.format, headers.accept);
     if (format === "markdown") return text("text/markdown", metricsMarkdown(metrics, Boolean(run.simulated)));
     if (format === "csv") return text("text/csv", metricsCsv(metrics));
-    const uri = run.resultsKey
-      ? new Artifacts(s3Client(), config().SPOTEVAL_BUCKET).uri(run.resultsKey)
-      : undefined;
+    const uri = run.resultsKey ? s3Uri(config().SPOTEVAL_BUCKET, run.resultsKey) : undefined;
     return json(200, runDetail(run, attempts, metrics, uri));
   },
 );

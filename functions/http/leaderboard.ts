@@ -1,12 +1,12 @@
 // GET /leaderboard?task=&metric=&filter=: the latest finished run per model, ranked by the metric.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { negotiate, toCsv, toMarkdown } from "../../core/formats.ts";
 import { leaderboard } from "../../core/queries.ts";
 import { taskName } from "../../core/schemas.ts";
 import { json, route, text } from "../middleware.ts";
 import { runStore } from "../runtime.ts";
 
-const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
+const name = z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/));
 const columns = ["rank", "model", "value", "stderr", "higherIsBetter", "runId", "finishedAt", "simulated"];
 
 export const handler = route(
@@ -15,9 +15,9 @@ export const handler = route(
     query: z.object({
       task: taskName,
       metric: name,
-      filter: name.default("none"),
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-      format: z.enum(["json", "csv", "markdown"]).optional(),
+      filter: z._default(name, "none"),
+      limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 50),
+      format: z.optional(z.enum(["json", "csv", "markdown"])),
     }),
   },
   async ({ query, headers }) => {

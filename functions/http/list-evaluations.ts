@@ -1,5 +1,5 @@
 // GET /evaluations: newest first, filtered by model or status, paginated by an opaque cursor.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { InvalidRequest } from "../../core/errors.ts";
 import { modelIdSchema, RunStatus } from "../../core/schemas.ts";
 import { runSummary } from "../../core/views.ts";
@@ -7,10 +7,10 @@ import { json, route } from "../middleware.ts";
 import { runStore } from "../runtime.ts";
 
 const Query = z.object({
-  model: modelIdSchema.optional(),
-  status: RunStatus.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(2048).optional(),
+  model: z.optional(modelIdSchema),
+  status: z.optional(RunStatus),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 20),
+  cursor: z.optional(z.string().check(z.maxLength(2048))),
 });
 
 const Cursor = z.record(z.string(), z.string());

@@ -1,5 +1,5 @@
 // GET /models/{modelId}/results: every metric of every finished run of a model, newest first.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { metricsCsv, negotiate } from "../../core/formats.ts";
 import { modelResults } from "../../core/queries.ts";
 import { modelIdSchema } from "../../core/schemas.ts";
@@ -12,8 +12,8 @@ export const handler = route(
     access: "read",
     path: z.object({ modelId: modelIdSchema }),
     query: z.object({
-      format: z.enum(["json", "csv", "markdown"]).optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
+      format: z.optional(z.enum(["json", "csv", "markdown"])),
+      limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 20),
     }),
   },
   async ({ path, query, headers }) => {

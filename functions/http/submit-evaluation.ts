@@ -1,12 +1,14 @@
 // POST /evaluations: accept an evaluation request and start its run.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { InvalidRequest } from "../../core/errors.ts";
 import { EvaluationRequest } from "../../core/schemas.ts";
 import { submitEvaluation } from "../../core/submit.ts";
 import { json, route } from "../middleware.ts";
 import { submitDeps } from "../runtime.ts";
 
-const idempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "1-128 letters, digits, _ . : -");
+const idempotencyKey = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/, "1-128 letters, digits, _ . : -"));
 
 export const handler = route({ access: "write", body: EvaluationRequest }, async ({ body, headers }) => {
   const given = headers["idempotency-key"];

@@ -1,5 +1,5 @@
 // Scheduled: terminate any instance of ours whose run is finished, unknown, or silent too long.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { sweep } from "../../core/safety-nets.ts";
 import { task } from "../middleware.ts";
 import { capacityDeps, config } from "../runtime.ts";

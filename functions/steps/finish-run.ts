@@ -1,5 +1,5 @@
 // Finish: record SUCCEEDED, FAILED (with why) or CANCELLED, and the run's cost.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { finishStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
@@ -10,7 +10,7 @@ export const createHandler = (deps = storeDeps) =>
     z.object({
       runId,
       outcome: z.enum(["SUCCEEDED", "FAILED", "CANCELLED"]),
-      error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+      error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
     }),
     (input) => finishStep(deps(), input.runId, input.outcome, input.error),
   );

@@ -1,5 +1,5 @@
 // Plan: model size -> instance candidates, tensor-parallel degree, expected cost.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { planStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";

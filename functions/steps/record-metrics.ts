@@ -1,12 +1,13 @@
 // RecordMetrics: the results file in S3 -> one metric item per task, metric and filter.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { recordMetricsStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
 import { artifactDeps } from "../runtime.ts";
 
 export const createHandler = (deps = artifactDeps) =>
-  task(z.object({ runId, resultsKey: z.string().regex(/^runs\/[0-9a-z]{26}\/[\w./-]+$/) }), (input) =>
-    recordMetricsStep(deps(), input.runId, input.resultsKey),
+  task(
+    z.object({ runId, resultsKey: z.string().check(z.regex(/^runs\/[0-9a-z]{26}\/[\w./-]+$/)) }),
+    (input) => recordMetricsStep(deps(), input.runId, input.resultsKey),
   );
 export const handler = createHandler();

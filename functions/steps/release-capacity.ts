@@ -1,5 +1,5 @@
 // ReleaseCapacity: terminate everything the run holds, on every path (success, failure, interruption, cancel).
-import * as z from "zod";
+import * as z from "zod/mini";
 import { releaseStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
@@ -10,7 +10,7 @@ export const createHandler = (deps = capacityDeps) =>
     z.object({
       runId,
       outcome: z.enum(["interrupted", "finished", "failed", "cancelled"]),
-      reason: z.string().max(4096).optional(),
+      reason: z.optional(z.string().check(z.maxLength(4096))),
     }),
     (input) => releaseStep(deps(), input.runId, input.outcome, input.reason),
   );
