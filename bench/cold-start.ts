@@ -37,11 +37,17 @@ async function importMs(file: string, times: number): Promise<number> {
 
 export async function coldStart(
   root: string,
-  options: { times?: number; only?: string[]; onFunction?: (f: BundleFigures) => void } = {},
+  options: {
+    times?: number;
+    baselineTimes?: number;
+    only?: string[];
+    onFunction?: (f: BundleFigures) => void;
+  } = {},
 ) {
   const config = readServerlessConfig(root);
   const dir = await mkdtemp(join(tmpdir(), "spoteval-bench-"));
-  const times = options.times ?? 3;
+  const times = options.times ?? 5;
+  const baselineTimes = options.baselineTimes ?? 3;
   const figures: BundleFigures[] = [];
   try {
     for (const [name, fn] of Object.entries(config.functions)) {
@@ -56,7 +62,7 @@ export async function coldStart(
         bytes: deployed.bytes,
         importMs: await importMs(deployed.outfile, times),
         baselineBytes: baseline.bytes,
-        baselineImportMs: await importMs(baseline.outfile, times),
+        baselineImportMs: await importMs(baseline.outfile, baselineTimes),
       };
       figures.push(f);
       options.onFunction?.(f);

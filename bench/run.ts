@@ -43,7 +43,8 @@ const usd = (x: number) => `$${x < 0.01 ? x.toFixed(5) : x.toFixed(3)}`;
 // ---- 3. Lambda cold start (no stack needed) ----
 say("cold start: bundling every function twice and importing each in fresh processes");
 const bundles: BundleFigures[] = await coldStart(projectRoot, {
-  times: quick ? 1 : 3,
+  times: quick ? 1 : 5,
+  baselineTimes: quick ? 1 : 3,
   onFunction: (f) =>
     say(`  ${f.function}: ${(f.bytes / 1024).toFixed(0)} KB, ${f.importMs.toFixed(0)} ms to import`),
 });
