@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { SpotevalError } from "../core/errors.ts";
 import { metricsCsv } from "../core/formats.ts";
 import { harnessTables, parseResults, uniqueRows } from "../core/results.ts";
-import { progressLine } from "./progress.ts";
+import { follow, type RunView } from "./progress.ts";
 
 const usage = `usage: spoteval parse-results FILE [--format markdown|json|csv]
 
@@ -53,27 +53,17 @@ function client() {
   };
 }
 
-type RunView = Parameters<typeof progressLine>[0] & { runId: string; reason?: string };
-const FINAL = ["SUCCEEDED", "FAILED", "CANCELLED"];
+type Run = RunView & { runId: string; reason?: string };
 
 async function watch(api: ReturnType<typeof client>, runId: string, intervalMs: number): Promise<number> {
-  const tty = process.stdout.isTTY;
-  let last = "";
-  for (;;) {
-    const run = (await (await api(`/evaluations/${runId}`)).json()) as RunView;
-    const line = progressLine(run);
-    if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-    else if (line !== last) console.log(line);
-    last = line;
-    if (FINAL.includes(run.status)) {
-      if (tty) process.stdout.write("\n");
-      if (run.status === "SUCCEEDED")
-        console.log(`\n${await (await api(`/evaluations/${runId}?format=markdown`)).text()}`);
-      else console.log(`${run.status}: ${run.reason ?? ""}`);
-      return run.status === "SUCCEEDED" ? EXIT.ok : EXIT.runFailed;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  const run = await follow(
+    async () => (await (await api(`/evaluations/${runId}`)).json()) as Run,
+    intervalMs,
+  );
+  if (run.status === "SUCCEEDED")
+    console.log(`\n${await (await api(`/evaluations/${runId}?format=markdown`)).text()}`);
+  else console.log(`${run.status}: ${run.reason ?? ""}`);
+  return run.status === "SUCCEEDED" ? EXIT.ok : EXIT.runFailed;
 }
 
 const apiUsage = `usage: spoteval <command> [options]     (SPOTEVAL_URL, SPOTEVAL_API_KEY; npm start prints both)

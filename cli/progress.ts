@@ -1,5 +1,5 @@
 // A one-line progress bar for a run, as the terminal shows it while the run moves through the pipeline.
-type RunView = {
+export type RunView = {
   status: string;
   phase?: string;
   progress?: { phase: string; task?: string; done: number; total: number; etaSeconds?: number };
@@ -25,4 +25,28 @@ export function progressLine(run: RunView): string {
 export function formatSeconds(s: number): string {
   const m = Math.floor(s / 60);
   return m ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
+}
+
+const FINAL = ["SUCCEEDED", "FAILED", "CANCELLED"];
+
+/**
+ * Poll a run until it is final, showing its progress line: redrawn in place on a terminal, else
+ * printed when it changes (ETA ticks alone do not print a new line). Returns the final view.
+ */
+export async function follow<R extends RunView>(fetchRun: () => Promise<R>, intervalMs: number): Promise<R> {
+  const tty = process.stdout.isTTY;
+  const key = (line: string) => line.replace(/ eta .*/, "");
+  let last = "";
+  for (;;) {
+    const run = await fetchRun();
+    const line = progressLine(run);
+    if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+    else if (key(line) !== key(last)) console.log(line);
+    last = line;
+    if (FINAL.includes(run.status)) {
+      if (tty) process.stdout.write("\n");
+      return run;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }

@@ -1,7 +1,7 @@
 // npm start: the embedded local stack, and the sample evaluation from the published Inferentia2
 // benchmark run through it. `--once` exits when the run has finished (non-zero if it failed).
 import { parseArgs } from "node:util";
-import { progressLine } from "../cli/progress.ts";
+import { follow, type RunView } from "../cli/progress.ts";
 import { DEFAULT_PORT, startStack } from "./stack.ts";
 
 const { values } = parseArgs({ options: { once: { type: "boolean", default: false } } });
@@ -61,20 +61,8 @@ if (accepted.status !== 202) {
 }
 console.log(`Run ${runId} accepted`);
 
-type RunView = Parameters<typeof progressLine>[0] & { reason?: string; results?: string; costUsd?: number };
-const tty = process.stdout.isTTY;
-let last = "";
-let run: RunView;
-for (;;) {
-  run = (await (await api(`/evaluations/${runId}`)).json()) as RunView;
-  const line = progressLine(run);
-  if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-  else if (line.replace(/ eta .*/, "") !== last.replace(/ eta .*/, "")) console.log(line);
-  last = line;
-  if (["SUCCEEDED", "FAILED", "CANCELLED"].includes(run.status)) break;
-  await new Promise((r) => setTimeout(r, 250));
-}
-if (tty) process.stdout.write("\n");
+type Run = RunView & { reason?: string; results?: string; costUsd?: number };
+const run = await follow(async () => (await (await api(`/evaluations/${runId}`)).json()) as Run, 250);
 
 console.log("");
 if (run.status === "SUCCEEDED") {
