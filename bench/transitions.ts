@@ -7,8 +7,7 @@
 // every 30 s with tqdm's ETA, the results file at the end). Every Wait the state machine takes advances
 // the run's virtual clock by its seconds; CheckEngine's watch sleeps advance it too. Transitions are
 // counted from the execution history, as AWS bills them: every state entered, every retry.
-import type { Artifacts } from "../core/artifacts.ts";
-import { artifactKeys, Artifacts as S3Artifacts } from "../core/artifacts.ts";
+import { Artifacts, artifactKeys } from "../core/artifacts.ts";
 import { s3Client } from "../core/aws.ts";
 import type { CapacityProvider, Instance, LaunchRequest } from "../core/capacity/provider.ts";
 import { newRunId } from "../core/ids.ts";
@@ -213,6 +212,7 @@ type Sim = {
   /** The run's virtual clock, seconds since the epoch. */
   t: number;
   engine: EngineModel;
+  artifacts: Artifacts;
   settings: PipelineSettings;
   /** Virtual time CheckEngine first answered something other than "running". */
   decidedAt?: number;
@@ -237,7 +237,7 @@ export type RunFigures = {
   instanceSeconds: number;
 };
 
-/** Play one run through the real definition in virtual time; the stack must use `handlers(sims)`. */
+/** Play one run through the real definition in virtual time; the stack must use `simulationHandlers(sims)`. */
 export async function simulateRun(
   stack: Stack,
   sims: Map<string, Sim>,
@@ -245,12 +245,13 @@ export async function simulateRun(
   settings: PipelineSettings,
 ): Promise<RunFigures> {
   const store = runStore();
-  const artifacts = new S3Artifacts(s3Client(), stack.bucket);
+  const artifacts = new Artifacts(s3Client(), stack.bucket);
   const runId = newRunId();
   const start = Date.parse("2026-11-28T00:00:00.000Z") / 1000;
   const sim: Sim = {
     t: start,
     engine: new EngineModel(runId, timeline, store, artifacts),
+    artifacts,
     settings,
     lambdaInvocations: 0,
     watchSeconds: 0,
@@ -356,9 +357,8 @@ export function simulationHandlers(sims: Map<string, Sim>): Record<string, TaskH
     },
     recordMetrics: async (input: unknown) => {
       const { runId, sim } = simOf(input);
-      const artifacts = new S3Artifacts(s3Client(), process.env.SPOTEVAL_BUCKET as string);
       return recordMetricsStep(
-        { ...deps(sim), artifacts },
+        { ...deps(sim), artifacts: sim.artifacts },
         runId,
         (input as { resultsKey: string }).resultsKey,
       );

@@ -170,12 +170,12 @@ export type EngineCheck = {
  * the attempt until it ends or the window closes, then answer as one poll would.
  */
 export async function checkEngineStep(deps: CapacityDeps, runId: string, n: number): Promise<EngineCheck> {
-  const first = await inspectEngine(deps, runId, n);
+  const { check: first, attempt: seen } = await inspectEngine(deps, runId, n);
   const { watchSeconds, watchIntervalMs } = deps.settings;
   if (first.state !== "running" || watchSeconds <= 0) return first;
   const until = now(deps).getTime() + watchSeconds * 1000;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  let attempt = await deps.store.getAttempt(runId, n);
+  let attempt: Attempt | undefined = seen;
   let watched = false;
   while (attempt && endDueWithin(deps.settings, attempt, now(deps).getTime(), watchSeconds)) {
     if (now(deps).getTime() >= until) break;
@@ -185,50 +185,56 @@ export async function checkEngineStep(deps: CapacityDeps, runId: string, n: numb
     if (attempt && attempt.status !== "RUNNING" && attempt.status !== "LAUNCHING") break;
   }
   // After a watch, answer from what the attempt says now (ended, or a fresh wait from its progress).
-  return watched ? inspectEngine(deps, runId, n) : first;
+  return watched ? (await inspectEngine(deps, runId, n)).check : first;
 }
 
-async function inspectEngine(deps: CapacityDeps, runId: string, n: number): Promise<EngineCheck> {
+/** One look at the run, its attempt and its instance; the attempt it read comes back for the watch. */
+async function inspectEngine(
+  deps: CapacityDeps,
+  runId: string,
+  n: number,
+): Promise<{ check: EngineCheck; attempt?: Attempt }> {
   const wait = deps.settings.minPollSeconds;
   const run = await deps.store.mustGetRun(runId);
-  if (run.cancelRequested) return { state: "cancelled", waitSeconds: wait, reason: "cancelled by user" };
+  if (run.cancelRequested)
+    return { check: { state: "cancelled", waitSeconds: wait, reason: "cancelled by user" } };
   let attempt = await deps.store.getAttempt(runId, n);
   if (!attempt?.instanceId) throw new NotFound(`run ${runId} has no attempt ${n} with an instance`);
   const fromAttempt = engineReported(attempt, wait);
-  if (fromAttempt) return fromAttempt;
+  if (fromAttempt) return { check: fromAttempt, attempt };
 
   const [instance] = await deps.capacity.describe([attempt.instanceId]);
   if (!instance || ["terminated", "shutting-down", "stopped", "unknown"].includes(instance.state)) {
     // The engine may have finished and shut its instance down between the two reads.
     attempt = (await deps.store.getAttempt(runId, n)) as Attempt;
-    return (
-      engineReported(attempt, wait) ?? {
-        state: "interrupted",
-        waitSeconds: wait,
-        reason: `instance ${attempt.instanceId} is ${instance?.state ?? "gone"}${instance?.reason ? `: ${instance.reason}` : ""}`,
-      }
-    );
+    const check = engineReported(attempt, wait) ?? {
+      state: "interrupted" as const,
+      waitSeconds: wait,
+      reason: `instance ${attempt.instanceId} is ${instance?.state ?? "gone"}${instance?.reason ? `: ${instance.reason}` : ""}`,
+    };
+    return { check, attempt };
   }
   const t = now(deps).getTime();
   if (run.deadline && t > Date.parse(run.deadline)) {
-    return { state: "failed", waitSeconds: wait, reason: `run deadline ${run.deadline} passed` };
+    return {
+      check: { state: "failed", waitSeconds: wait, reason: `run deadline ${run.deadline} passed` },
+      attempt,
+    };
   }
   const silentMs = t - Date.parse(attempt.heartbeatAt ?? attempt.launchedAt ?? attempt.startedAt);
   const limitSeconds = attempt.heartbeatAt ? deps.settings.stallSeconds : deps.settings.bootSeconds;
   if (silentMs > limitSeconds * 1000) {
-    return {
-      state: "interrupted",
-      waitSeconds: wait,
-      reason: attempt.heartbeatAt
-        ? `engine stalled: no heartbeat for ${Math.round(silentMs / 1000)} s`
-        : `engine never started: no heartbeat ${Math.round(silentMs / 1000)} s after launch`,
-    };
+    const reason = attempt.heartbeatAt
+      ? `engine stalled: no heartbeat for ${Math.round(silentMs / 1000)} s`
+      : `engine never started: no heartbeat ${Math.round(silentMs / 1000)} s after launch`;
+    return { check: { state: "interrupted", waitSeconds: wait, reason }, attempt };
   }
-  return {
+  const check: EngineCheck = {
     state: "running",
     waitSeconds: pollDelay(deps.settings, attempt, t),
     ...(attempt.progress ? { progress: attempt.progress } : {}),
   };
+  return { check, attempt };
 }
 
 function engineReported(attempt: Attempt, wait: number): EngineCheck | undefined {
