@@ -1,6 +1,6 @@
 // `spoteval merge-results`: shard results files -> the one file lm_eval writes on one machine, offline.
 import { readdir, readFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { SpotevalError } from "../core/errors.ts";
 import { metricsCsv } from "../core/formats.ts";
@@ -26,7 +26,7 @@ async function readShard(path: string): Promise<Shard> {
       if (samples) documents[task] = countDocuments(await readFile(join(dirname(path), samples), "utf8"));
     }
   }
-  return { file, documents, origin: { name: basename(path) } };
+  return { file, documents, origin: { name: path } };
 }
 
 export async function mergeResultsCommand(argv: string[]): Promise<number> {
