@@ -81,6 +81,13 @@ describe("spoteval merge-results", () => {
     assert.equal(out.stdout, `${tables.results}\n\n${tables.groups}\n`);
   });
 
+  it("prints one CSV row per task or group, metric and filter", async () => {
+    const out = await run("merge-results", "--tasks", "mmlu", "--format", "csv", ...shardPaths);
+    const lines = out.stdout.trim().split("\n");
+    assert.equal(lines.length, 1 + 62);
+    assert.ok(lines.some((l) => l.startsWith("mmlu,true,")));
+  });
+
   it("exits 1 saying which tasks no shard has, and 2 on a usage error", async () => {
     const missing = await run("merge-results", "--tasks", "mmlu", ...shardPaths.slice(1));
     assert.equal(missing.code, 1);
