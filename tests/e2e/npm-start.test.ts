@@ -2,29 +2,39 @@
 // prints every service URL and the API key, a progress line, the harness table, and exits 0.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { projectRoot } from "../../local/stack.ts";
 
 describe("npm start -- --once", () => {
-  it("runs the sample to the end on the embedded stack and prints what a user needs", async () => {
+  it("runs the sample to the end on the embedded stack and prints what a user needs", async (t) => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const { stdout } = await promisify(execFile)(process.execPath, ["local/main.ts", "--once"], {
-      cwd: projectRoot,
-      env: {
-        ...process.env,
-        SPOTEVAL_PORT: String(port),
-        SPOTEVAL_API_KEY: "se_test_key",
-        SIMULATED_SECONDS: "2",
+    const dataDir = await mkdtemp(join(tmpdir(), "spoteval-npm-start-"));
+    t.after(() => rm(dataDir, { recursive: true, force: true }));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["local/main.ts", "--once", "--data", dataDir],
+      {
+        cwd: projectRoot,
+        env: {
+          ...process.env,
+          SPOTEVAL_PORT: String(port),
+          SPOTEVAL_API_KEY: "se_test_key",
+          SIMULATED_SECONDS: "2",
+        },
+        timeout: 120_000,
       },
-      timeout: 120_000,
-    });
+    );
     const lines = stdout.split("\n");
     assert.ok(lines.includes(`API: http://127.0.0.1:${port}`));
     assert.ok(lines.includes(`DynamoDB: http://127.0.0.1:${port + 1}`));
     assert.ok(lines.includes(`S3: http://127.0.0.1:${port + 2}`));
     assert.ok(lines.includes(`StepFunctions: http://127.0.0.1:${port + 3}`));
     assert.ok(lines.includes("API key: se_test_key"));
+    assert.ok(lines.some((l) => l.startsWith(`Data: ${dataDir} `)), "says where its data is kept");
     assert.ok(
       lines.some((l) => /^RUNNING .*evaluate gsm8k \d+\/1319/.test(l)),
       "progress while evaluating",
