@@ -34,7 +34,10 @@ describe("npm start -- --once", () => {
     assert.ok(lines.includes(`S3: http://127.0.0.1:${port + 2}`));
     assert.ok(lines.includes(`StepFunctions: http://127.0.0.1:${port + 3}`));
     assert.ok(lines.includes("API key: se_test_key"));
-    assert.ok(lines.some((l) => l.startsWith(`Data: ${dataDir} `)), "says where its data is kept");
+    assert.ok(
+      lines.some((l) => l.startsWith(`Data: ${dataDir} `)),
+      "says where its data is kept",
+    );
     assert.ok(
       lines.some((l) => /^RUNNING .*evaluate gsm8k \d+\/1319/.test(l)),
       "progress while evaluating",
