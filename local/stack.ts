@@ -100,7 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const data = options.dataDir ? dataPaths(options.dataDir) : undefined;
   let lock: Lock | undefined;
   if (options.dataDir) {
-    lock = await lockDataDir(options.dataDir, { api: `http://127.0.0.1:${at(0)}` });
+    lock = await lockDataDir(options.dataDir, base ? { api: `http://127.0.0.1:${base}` } : {});
     await openDataDir(options.dataDir).catch(async (error) => {
       await lock?.release();
       throw error;

@@ -83,6 +83,13 @@ describe("npm start -- --engine hf", () => {
       const served = await fetch(`${s3}/${resultsUri.replace(/^s3:\/\//, "")}`);
       assert.equal(served.status, 200);
       assert.equal(await served.text(), await storedObject(dataDir(), resultsUri));
+
+      const second = npmStart(["--no-sample", "--once", "--data", dataDir()]);
+      assert.equal(await second.exited, 2, "a second stack on the same folder is refused");
+      assert.match(
+        second.stderr.join(""),
+        new RegExp(`${dataDir()} is in use by another spoteval stack \\(pid ${stack.child.pid}\\)`),
+      );
     } finally {
       stack.child.kill("SIGINT");
       await stack.exited;
