@@ -132,7 +132,7 @@ export class LocalProcessProvider implements CapacityProvider {
   }
 
   /** Where a queued instance stands, as describe reports it. */
-  private queued(instance: LocalInstance): InstanceState["queue"] {
+  queued(instance: LocalInstance): InstanceState["queue"] {
     const ahead = this.queue.indexOf(instance) + this.busy.size;
     const devices = (this.options.slots ?? []).map((s) => s.label).join(", ");
     return { ahead, waitingFor: `${devices}: ${ahead} run${ahead === 1 ? "" : "s"} ahead` };
@@ -218,13 +218,7 @@ export class LocalProcessProvider implements CapacityProvider {
   async describe(instanceIds: string[]): Promise<InstanceState[]> {
     return instanceIds.map((instanceId) => {
       const instance = instances.get(instanceId);
-      if (!instance) return { instanceId, state: "unknown", reason: "no such instance" };
-      const queue = instance.state === "pending" ? instance.provider.queued(instance) : undefined;
-      return {
-        ...managed(instance),
-        ...(queue ? { queue, reason: `queued for ${queue.waitingFor}` } : {}),
-        ...(instance.bootingSince ? { bootingSince: instance.bootingSince } : {}),
-      };
+      return instance ? managed(instance) : { instanceId, state: "unknown", reason: "no such instance" };
     });
   }
 
@@ -339,14 +333,19 @@ function reaper() {
   return reaperProcess;
 }
 
-const managed = (i: LocalInstance): ManagedInstance => ({
-  instanceId: i.instanceId,
-  state: i.state,
-  runId: i.runId,
-  attempt: i.attempt,
-  launchedAt: i.launchedAt,
-  ...(i.reason ? { reason: i.reason } : {}),
-});
+const managed = (i: LocalInstance): ManagedInstance => {
+  const queue = i.state === "pending" ? i.provider.queued(i) : undefined;
+  return {
+    instanceId: i.instanceId,
+    state: i.state,
+    runId: i.runId,
+    attempt: i.attempt,
+    launchedAt: i.launchedAt,
+    ...(i.reason ? { reason: i.reason } : {}),
+    ...(queue ? { queue, reason: `queued for ${queue.waitingFor}` } : {}),
+    ...(i.bootingSince ? { bootingSince: i.bootingSince } : {}),
+  };
+};
 
 const publicView = (i: LocalInstance): Instance => ({
   instanceId: i.instanceId,
