@@ -24,7 +24,7 @@ const Env = z.object({
   LOCAL_ENGINE_COMMAND: z.optional(z.string()),
   /** JSON list of this machine's device slots for a real backend (npm start -- --engine): one run each. */
   LOCAL_DEVICE_SLOTS: z.optional(z.string()),
-  ENGINE_BACKEND: z._default(z.enum(["simulated", "neuronx", "hf"]), "neuronx"),
+  ENGINE_BACKEND: z._default(z.enum(["simulated", "neuronx", "hf", "vllm-neuron"]), "neuronx"),
   API_KEY_HASHES: z._default(z.string(), ""),
   /** SSM SecureString holding the API key hashes (`sha256:rw,sha256:ro`); wins over API_KEY_HASHES. */
   API_KEYS_PARAMETER: z.optional(z.string()),

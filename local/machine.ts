@@ -144,5 +144,6 @@ export function engineEnvironment(machine: Machine): Record<string, string> {
     LOCAL_DEVICE_SLOTS: JSON.stringify(machine.slots ?? []),
     ...(machine.tools.lm_eval ? { LM_EVAL_COMMAND: JSON.stringify([machine.tools.lm_eval]) } : {}),
     ...(machine.tools["neuron-ls"] ? { NEURON_LS: machine.tools["neuron-ls"] } : {}),
+    ...(machine.tools.vllm ? { VLLM_COMMAND: JSON.stringify([machine.tools.vllm]) } : {}),
   };
 }
