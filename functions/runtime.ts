@@ -24,6 +24,8 @@ const Env = z.object({
   LOCAL_ENGINE_COMMAND: z.optional(z.string()),
   /** JSON list of this machine's device slots for a real backend (npm start -- --engine): one run each. */
   LOCAL_DEVICE_SLOTS: z.optional(z.string()),
+  /** Folder where local instances record their process groups (a stack with a data folder). */
+  LOCAL_PROCESS_RECORDS: z.optional(z.string()),
   ENGINE_BACKEND: z._default(z.enum(["simulated", "neuronx", "hf", "vllm-neuron"]), "neuronx"),
   API_KEY_HASHES: z._default(z.string(), ""),
   /** SSM SecureString holding the API key hashes (`sha256:rw,sha256:ro`); wins over API_KEY_HASHES. */
@@ -95,7 +97,12 @@ function capacityProvider(): CapacityProvider {
           string
         >)
       : engineEnv;
-    capacity = new LocalProcessProvider({ command, env, ...(slots ? { slots } : {}) });
+    capacity = new LocalProcessProvider({
+      command,
+      env,
+      ...(slots ? { slots } : {}),
+      ...(c.LOCAL_PROCESS_RECORDS ? { recordsDir: c.LOCAL_PROCESS_RECORDS } : {}),
+    });
   } else {
     if (!c.LAUNCH_TEMPLATE_ID || !c.SUBNET_IDS)
       throw new Error("CAPACITY_PROVIDER=ec2 needs LAUNCH_TEMPLATE_ID and SUBNET_IDS");

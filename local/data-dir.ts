@@ -18,6 +18,8 @@ export const dataPaths = (dir: string) => ({
   /** DynamoDB's acknowledged writes, replayed on start (see dynamo-journal.ts). */
   dynamoJournal: join(dir, "dynamodb", "journal.jsonl"),
   s3: join(dir, "s3"),
+  /** The process group of each engine running, so the next start can end what outlived a stack. */
+  processes: join(dir, "processes"),
 });
 
 export class DataDirUnusable extends Error {

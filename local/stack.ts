@@ -12,6 +12,7 @@ import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { hashKey, newApiKey } from "../core/auth.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
+import { endLeftovers } from "../core/capacity/process-records.ts";
 import { capacityDeps } from "../functions/runtime.ts";
 import { dataPaths, type Lock, lockDataDir, openDataDir } from "./data-dir.ts";
 import { journalWrites, restoreJournal } from "./dynamo-journal.ts";
@@ -154,6 +155,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     MAX_ATTEMPTS: "3",
     // No network here: a model without a parameter count is planned as a 7B one.
     MODEL_CONFIG_LOOKUP: "off",
+    ...(data ? { LOCAL_PROCESS_RECORDS: data.processes } : {}),
     ...options.env,
   });
 
@@ -180,7 +182,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (!data || !["BucketAlreadyOwnedByYou", "BucketAlreadyExists"].includes(error.name)) throw error;
   });
   s3Client.destroy();
-  // Executions lived in the memory of the stack that stopped: end the runs it left in flight.
+  // Executions lived in the memory of the stack that stopped: end what its engines left running, then
+  // the runs it left in flight.
+  if (data) await endLeftovers(data.processes);
   const endedAtStart = data ? await endRunsInFlight(capacityDeps()) : [];
 
   const modules: Record<string, unknown> = {};

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { setPriority } from "node:os";
 import * as z from "zod/mini";
 import { CapacityUnavailable } from "../errors.ts";
+import { forgetGroup, recordGroup } from "./process-records.ts";
 import type {
   CapacityProvider,
   Instance,
@@ -51,6 +52,8 @@ export type LocalProcessOptions = {
   onOutput?: (instanceId: string, line: string) => void;
   /** This machine's devices: one running instance per slot, the rest queued. Unset: no limit. */
   slots?: DeviceSlot[];
+  /** Where to record each engine's process group, for the next stack to end what outlived this one. */
+  recordsDir?: string;
 };
 
 const OUTPUT_LINES_KEPT = 200;
@@ -161,10 +164,14 @@ export class LocalProcessProvider implements CapacityProvider {
     // Instances are other machines in AWS; here they share the cores with the control plane, so they
     // run at the lowest priority (nice 19) and cannot starve the handlers: at nice 10, 100 engines
     // booting at once still left the handlers a tenth of the CPU and past their 30 s deadline.
-    if (child.pid) {
-      reaper().watch(child.pid);
+    const pid = child.pid;
+    const { recordsDir } = this.options;
+    if (pid) {
+      reaper().watch(pid);
+      if (recordsDir)
+        void recordGroup(recordsDir, pid, instance.runId, instance.attempt).catch(() => undefined);
       try {
-        setPriority(child.pid, 19);
+        setPriority(pid, 19);
       } catch {
         // not permitted here: run at the same priority
       }
@@ -179,7 +186,8 @@ export class LocalProcessProvider implements CapacityProvider {
     const exited = () => {
       instance.state = "terminated";
       if (instance.slot && this.busy.get(instance.slot.id) === instance) this.busy.delete(instance.slot.id);
-      if (child.pid) reaper().forget(child.pid);
+      // An instance that shut down has nothing left running: end what the engine left in its group.
+      if (pid) void endGroup(pid).then(() => (recordsDir ? forgetGroup(recordsDir, pid) : undefined));
       instance.markExited();
       this.startQueued();
     };
@@ -276,13 +284,22 @@ async function terminate(
   if (untilGone) await instance.exited;
 }
 
-/** Signal a process group; one that is already gone is nothing to do. */
-function signalGroup(pgid: number, signal: NodeJS.Signals) {
+/** Signal a process group; says whether it was still there. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   try {
     process.kill(-pgid, signal);
+    return true;
   } catch {
-    // gone already
+    return false;
   }
+}
+
+/** SIGTERM what is left in a process group, SIGKILL it after 5 s; resolves once it is empty. */
+async function endGroup(pgid: number): Promise<void> {
+  if (!signalGroup(pgid, "SIGTERM")) return;
+  const deadline = Date.now() + 5000;
+  while (signalGroup(pgid, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  signalGroup(pgid, "SIGKILL");
 }
 
 /**
@@ -299,8 +316,7 @@ process.stdin.on("data", (chunk) => {
   const lines = (partial + chunk).split("\\n");
   partial = lines.pop();
   for (const line of lines) {
-    const pid = Number(line.slice(1));
-    if (line[0] === "+") groups.add(pid); else groups.delete(pid);
+    if (line[0] === "+") groups.add(Number(line.slice(1)));
   }
 });
 // A group is dropped once empty, so a process id the system reuses later is never signalled.
@@ -317,7 +333,7 @@ process.stdin.on("close", () => {
 });
 `;
 
-let reaperProcess: { watch: (pid: number) => void; forget: (pid: number) => void } | undefined;
+let reaperProcess: { watch: (pid: number) => void } | undefined;
 function reaper() {
   if (reaperProcess) return reaperProcess;
   const child = spawn(process.execPath, ["-e", REAPER_SOURCE], {
@@ -329,7 +345,7 @@ function reaper() {
   pipe?.unref?.();
   pipe?.on("error", () => undefined);
   const send = (line: string) => pipe?.write(`${line}\n`);
-  reaperProcess = { watch: (pid) => send(`+${pid}`), forget: (pid) => send(`-${pid}`) };
+  reaperProcess = { watch: (pid) => send(`+${pid}`) };
   return reaperProcess;
 }
 

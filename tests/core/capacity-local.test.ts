@@ -124,6 +124,37 @@ describe("local instances", () => {
   });
 });
 
+describe("a local instance that shuts down", () => {
+  it("leaves nothing running: what its engine left in its group is ended", async () => {
+    const leaving = new LocalProcessProvider({
+      command: [
+        process.execPath,
+        "-e",
+        `const c = require("node:child_process").spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+         console.log("harness " + c.pid); setTimeout(() => process.exit(0), 200);`,
+      ],
+      env: {},
+    });
+    const runId = newRunId();
+    const instance = await launchWith(leaving, runId);
+    const line = await waitFor("the harness", async () =>
+      leaving.output(instance.instanceId).find((l) => l.startsWith("harness ")),
+    );
+    await waitFor("the engine to exit", async () =>
+      (await leaving.describe([instance.instanceId]))[0]?.state === "terminated" ? true : undefined,
+    );
+    const harness = Number(line.split(" ")[1]);
+    await waitFor("the harness it left to end", async () => {
+      try {
+        process.kill(harness, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+  });
+});
+
 const launchWith = (p: LocalProcessProvider, runId: string) =>
   p.launch({
     runId,

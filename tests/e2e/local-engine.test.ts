@@ -147,6 +147,40 @@ describe("a stack killed mid-run", () => {
   });
 });
 
+describe("a stack killed together with its watcher", () => {
+  it("leaves a harness behind that the next start on the folder ends before it ends the run", async () => {
+    const dataDir = join(scratch, "killed-hard");
+    const env = { PATH: withPath(bin), FAKE_LM_EVAL_DELAY_MS: "20000" };
+    const stack = npmStart(["--engine", "hf", "--data", dataDir], env);
+    let harness: number[] = [];
+    let runId: string;
+    try {
+      runId = (await stack.line(/^Run \w+ accepted/)).split(" ")[1] as string;
+      harness = await waitFor("the harness to run under the stack", async () => {
+        const tree = await descendants(stack.child.pid as number);
+        const found = [];
+        for (const p of tree) if ((await commandLine(p)).includes("lm_eval")) found.push(p);
+        return found.length ? found : undefined;
+      });
+      // Like `pkill node`: the stack and its watcher go at once; a harness in Python would stay.
+      for (const p of await descendants(stack.child.pid as number))
+        if ((await commandLine(p)).includes("groups.add")) process.kill(p, "SIGKILL");
+    } finally {
+      stack.child.kill("SIGKILL");
+      await stack.exited;
+    }
+    assert.ok((await Promise.all(harness.map(running))).every(Boolean), "the harness outlived the stack");
+
+    const next = npmStart(["--no-sample", "--once", "--data", dataDir], env);
+    assert.equal(await next.exited, 0, next.stderr.join(""));
+    assert.ok(next.lines.some((l) => l.startsWith("Ended 1 run(s)") && l.endsWith(runId)));
+    assert.ok(
+      !(await Promise.all(harness.map(running))).some(Boolean),
+      "the harness was ended before the run was",
+    );
+  });
+});
+
 describe("two runs on a one-GPU machine", () => {
   it("run one after the other: the second waits in the queue, shown as queued", async () => {
     // lm_eval here logs when each evaluation starts and ends, and on which GPU, around the FAKE one.
