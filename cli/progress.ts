@@ -2,7 +2,14 @@
 export type RunView = {
   status: string;
   phase?: string;
-  progress?: { phase: string; task?: string; done: number; total: number; etaSeconds?: number };
+  progress?: {
+    phase: string;
+    task?: string;
+    done: number;
+    total: number;
+    etaSeconds?: number;
+    waitingFor?: string;
+  };
   attempts?: { attempt: number }[];
 };
 
@@ -19,7 +26,8 @@ export function progressLine(run: RunView): string {
   const eta =
     p?.etaSeconds !== undefined && p.phase === "evaluate" ? ` eta ${formatSeconds(p.etaSeconds)}` : "";
   const task = p?.task ? ` ${p.task}` : "";
-  return `${run.status.padEnd(11)} ${bar} ${String(Math.floor(fraction * 100)).padStart(3)}%${attempt} ${phase}${task}${counts}${eta}`.trimEnd();
+  const waiting = p?.waitingFor ? ` for ${p.waitingFor}` : "";
+  return `${run.status.padEnd(11)} ${bar} ${String(Math.floor(fraction * 100)).padStart(3)}%${attempt} ${phase}${task}${counts}${eta}${waiting}`.trimEnd();
 }
 
 export function formatSeconds(s: number): string {

@@ -221,7 +221,16 @@ async function inspectEngine(
       attempt,
     };
   }
-  const silentMs = t - Date.parse(attempt.heartbeatAt ?? attempt.launchedAt ?? attempt.startedAt);
+  if (instance.queue) {
+    // Waiting for a device of this machine (the local provider's queue): not booting yet, so no boot
+    // clock runs; the attempt says it is queued until its engine claims it.
+    const progress: Progress = { phase: "queued", done: 0, total: 0, waitingFor: instance.queue.waitingFor };
+    if (attempt.progress?.waitingFor !== progress.waitingFor)
+      await deps.store.updateAttempt(runId, n, ["LAUNCHING"], { progress });
+    return { check: { state: "running", waitSeconds: wait, progress }, attempt };
+  }
+  const silentMs =
+    t - Date.parse(attempt.heartbeatAt ?? instance.bootingSince ?? attempt.launchedAt ?? attempt.startedAt);
   const limitSeconds = attempt.heartbeatAt ? deps.settings.stallSeconds : deps.settings.bootSeconds;
   if (silentMs > limitSeconds * 1000) {
     const reason = attempt.heartbeatAt

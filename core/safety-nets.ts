@@ -62,8 +62,10 @@ export async function sweep(deps: CapacityDeps, silentSeconds: number): Promise<
       const attempts = await deps.store.listAttempts(runId);
       const lastSign = Math.max(
         ...instances.map((i) => {
+          // A local instance waiting in its machine's queue for a device is not silent: it has not started.
+          if (i.queue) return now;
           const a = attempts.find((x) => x.attempt === i.attempt);
-          return Date.parse(a?.heartbeatAt ?? a?.launchedAt ?? i.launchedAt);
+          return Date.parse(a?.heartbeatAt ?? i.bootingSince ?? a?.launchedAt ?? i.launchedAt);
         }),
       );
       if (now - lastSign > silentSeconds * 1000) why = `silent for ${Math.round((now - lastSign) / 1000)} s`;

@@ -172,8 +172,10 @@ export const attemptStatuses = [
 export type AttemptStatus = (typeof attemptStatuses)[number];
 
 export const Progress = z.object({
-  phase: z.enum(["boot", "download", "compile", "load", "evaluate", "upload", "done"]),
+  phase: z.enum(["queued", "boot", "download", "compile", "load", "evaluate", "upload", "done"]),
   task: z.optional(z.string()),
+  /** queued: the device the attempt waits for and how many runs are ahead (a local machine's queue). */
+  waitingFor: z.optional(z.string()),
   done: z.int().check(z.gte(0)),
   total: z.int().check(z.gte(0)),
   ratePerSecond: z.optional(z.number().check(z.gte(0))),

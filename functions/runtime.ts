@@ -8,7 +8,7 @@ import { Artifacts } from "../core/artifacts.ts";
 import { type KeyHash, parseKeyHashes } from "../core/auth.ts";
 import { dynamoClient, ec2Client, s3Client, sfnClient } from "../core/aws.ts";
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
-import { LocalProcessProvider } from "../core/capacity/local-process.ts";
+import { DeviceSlot, LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
 import { hubConfig } from "../core/model-size.ts";
 import type { ArtifactDeps, CapacityDeps, PipelineSettings, StoreDeps } from "../core/pipeline.ts";
@@ -22,7 +22,11 @@ const Env = z.object({
   CAPACITY_PROVIDER: z._default(z.enum(["local", "ec2"]), "ec2"),
   /** JSON argv of the engine for the local provider, e.g. ["node","engine/main.ts"]. */
   LOCAL_ENGINE_COMMAND: z.optional(z.string()),
-  ENGINE_BACKEND: z._default(z.enum(["simulated", "neuronx", "hf"]), "neuronx"),
+  /** JSON list of this machine's device slots for a real backend (npm start -- --engine): one run each. */
+  LOCAL_DEVICE_SLOTS: z.optional(z.string()),
+  /** Folder where local instances record their process groups (a stack with a data folder). */
+  LOCAL_PROCESS_RECORDS: z.optional(z.string()),
+  ENGINE_BACKEND: z._default(z.enum(["simulated", "neuronx", "hf", "vllm-neuron"]), "neuronx"),
   API_KEY_HASHES: z._default(z.string(), ""),
   /** SSM SecureString holding the API key hashes (`sha256:rw,sha256:ro`); wins over API_KEY_HASHES. */
   API_KEYS_PARAMETER: z.optional(z.string()),
@@ -82,7 +86,23 @@ function capacityProvider(): CapacityProvider {
     const engineEnv = Object.fromEntries(
       Object.entries(process.env).filter(([k, v]) => passedToLocalEngine.test(k) && v !== undefined),
     ) as Record<string, string>;
-    capacity = new LocalProcessProvider({ command, env: engineEnv });
+    const slots = c.LOCAL_DEVICE_SLOTS
+      ? z.array(DeviceSlot).parse(JSON.parse(c.LOCAL_DEVICE_SLOTS))
+      : undefined;
+    // A real backend runs on this machine as a shell would, with the user's environment (Hugging Face
+    // token and cache, the Python virtualenv, CUDA and Neuron variables); the simulated one needs none.
+    const env = slots
+      ? (Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<
+          string,
+          string
+        >)
+      : engineEnv;
+    capacity = new LocalProcessProvider({
+      command,
+      env,
+      ...(slots ? { slots } : {}),
+      ...(c.LOCAL_PROCESS_RECORDS ? { recordsDir: c.LOCAL_PROCESS_RECORDS } : {}),
+    });
   } else {
     if (!c.LAUNCH_TEMPLATE_ID || !c.SUBNET_IDS)
       throw new Error("CAPACITY_PROVIDER=ec2 needs LAUNCH_TEMPLATE_ID and SUBNET_IDS");

@@ -12,7 +12,12 @@ import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { hashKey, newApiKey } from "../core/auth.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
+import { endLeftovers } from "../core/capacity/process-records.ts";
+import { capacityDeps } from "../functions/runtime.ts";
+import { dataPaths, type Lock, lockDataDir, openDataDir } from "./data-dir.ts";
+import { journalWrites, restoreJournal } from "./dynamo-journal.ts";
 import { type HttpHandler, LocalGateway, lambdaContext } from "./gateway.ts";
+import { endRunsInFlight } from "./recovery.ts";
 import { functionForResource, readServerlessConfig } from "./serverless-config.ts";
 import { LocalStepFunctions, type TaskHandler } from "./stepfunctions.ts";
 
@@ -34,6 +39,11 @@ export type StackOptions = {
   janitorSeconds?: number;
   /** Replace the handler of a serverless function (tests wrap capacity faults this way). */
   handlers?: Record<string, TaskHandler>;
+  /**
+   * Keep DynamoDB and S3 data in this folder across restarts (one stack per folder); runs left in flight
+   * by a stack that stopped are ended at start. Unset: in memory and a temporary folder, gone at stop.
+   */
+  dataDir?: string;
 };
 
 export type Stack = {
@@ -44,6 +54,8 @@ export type Stack = {
   table: string;
   stepFunctions: LocalStepFunctions;
   stop: () => Promise<void>;
+  /** Runs a stopped stack had left in flight, ended at this start (with a data folder). */
+  endedAtStart: string[];
 };
 
 const listen = (server: Server, port: number) =>
@@ -86,15 +98,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const bucket = `${config.service}-local-artifacts`;
   const apiKey = options.apiKey ?? newApiKey();
 
+  const data = options.dataDir ? dataPaths(options.dataDir) : undefined;
+  let lock: Lock | undefined;
+  if (options.dataDir) {
+    lock = await lockDataDir(options.dataDir, base ? { api: `http://127.0.0.1:${base}` } : {});
+    await openDataDir(options.dataDir).catch(async (error) => {
+      await lock?.release();
+      throw error;
+    });
+  }
+
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
   const dynamoUrl = `http://127.0.0.1:${await listen(dynamo, at(1))}`;
-  const s3Dir = await mkdtemp(join(tmpdir(), "spoteval-s3-"));
+  const s3Dir = data?.s3 ?? (await mkdtemp(join(tmpdir(), "spoteval-s3-")));
+  const scratch = data ? await mkdtemp(join(tmpdir(), "spoteval-engine-")) : s3Dir;
   const s3 = new S3rver({
     address: "127.0.0.1",
     port: at(2),
     silent: true,
     directory: s3Dir,
-    resetOnClose: true,
+    resetOnClose: !data,
   });
   const s3Address = await s3.run();
   const s3Url = `http://127.0.0.1:${s3Address.port}`;
@@ -116,7 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     SPOTEVAL_BUCKET: bucket,
     STATE_MACHINE_ARN: stateMachineArn,
     CAPACITY_PROVIDER: "local",
-    LOCAL_ENGINE_COMMAND: JSON.stringify([process.execPath, await bundleEngine(s3Dir)]),
+    LOCAL_ENGINE_COMMAND: JSON.stringify([process.execPath, await bundleEngine(scratch)]),
     ENGINE_BACKEND: "simulated",
     ENGINE_HEARTBEAT_SECONDS: "0.5",
     SIMULATED_SECONDS: String(options.simulatedSeconds ?? 8),
@@ -132,6 +155,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     MAX_ATTEMPTS: "3",
     // No network here: a model without a parameter count is planned as a 7B one.
     MODEL_CONFIG_LOOKUP: "off",
+    ...(data ? { LOCAL_PROCESS_RECORDS: data.processes } : {}),
     ...options.env,
   });
 
@@ -149,9 +173,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     { TableName: table },
   );
   ddb.destroy();
+  if (data) {
+    await restoreJournal(data.dynamoJournal, dynamoUrl, table);
+    journalWrites(dynamo, data.dynamoJournal);
+  }
   const s3Client = new S3Client({ ...client, endpoint: s3Url, forcePathStyle: true });
-  await s3Client.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3Client.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
+    if (!data || !["BucketAlreadyOwnedByYou", "BucketAlreadyExists"].includes(error.name)) throw error;
+  });
   s3Client.destroy();
+  // Executions lived in the memory of the stack that stopped: end what its engines left running, then
+  // the runs it left in flight.
+  if (data) await endLeftovers(data.processes);
+  const endedAtStart = data ? await endRunsInFlight(capacityDeps()) : [];
 
   const modules: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(config.functions)) {
@@ -252,6 +286,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     bucket,
     table,
     stepFunctions,
+    endedAtStart,
     stop: async () => {
       clearInterval(janitor);
       await gateway.close();
@@ -259,8 +294,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await LocalProcessProvider.releaseEverything();
       await s3.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
-      await rm(s3Dir, { recursive: true, force: true });
-      await rm(`${s3Dir}-engine.mjs`, { force: true });
+      if (!data) await rm(s3Dir, { recursive: true, force: true });
+      if (data) await rm(scratch, { recursive: true, force: true });
+      await rm(`${scratch}-engine.mjs`, { force: true });
+      await lock?.release();
     },
   };
 }

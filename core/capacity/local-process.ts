@@ -1,9 +1,13 @@
 // The local capacity provider: an "instance" is a child process running the engine runner,
-// released by ending it. Same contract as EC2: tagged by run, idempotent by client token.
+// released by ending it. Same contract as EC2: tagged by run, idempotent by client token. With device
+// slots (a real backend on this machine), each instance holds one slot while it runs; launches that
+// find none free wait in a queue, as pending instances, instead of oversubscribing the devices.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setPriority } from "node:os";
+import * as z from "zod/mini";
 import { CapacityUnavailable } from "../errors.ts";
+import { forgetGroup, recordGroup } from "./process-records.ts";
 import type {
   CapacityProvider,
   Instance,
@@ -15,12 +19,28 @@ import type {
 type LocalInstance = Instance & {
   runId: string;
   attempt: number;
-  child: ChildProcess;
+  /** Absent while the instance waits in the queue for a device slot. */
+  child?: ChildProcess;
   state: InstanceState["state"];
   reason?: string;
   exited: Promise<void>;
+  markExited: () => void;
   output: string[];
+  provider: LocalProcessProvider;
+  engineEnv: Record<string, string>;
+  slot?: DeviceSlot;
+  bootingSince?: string;
 };
+
+/** One device of this machine a run can hold: a GPU, the NeuronCores, or the CPU. */
+export const DeviceSlot = z.object({
+  id: z.string(),
+  /** What a queued run waits for, as a person reads it ("GPU 0", "the NeuronCores", "the CPU"). */
+  label: z.string(),
+  /** Environment that pins the engine to this slot (CUDA_VISIBLE_DEVICES, HF_DEVICE). */
+  env: z.record(z.string(), z.string()),
+});
+export type DeviceSlot = z.infer<typeof DeviceSlot>;
 
 export type LocalProcessOptions = {
   /** argv of the engine runner, e.g. [process.execPath, "engine/main.ts"]. */
@@ -30,6 +50,10 @@ export type LocalProcessOptions = {
   cwd?: string;
   /** Called with each line the engine prints, for a local log. */
   onOutput?: (instanceId: string, line: string) => void;
+  /** This machine's devices: one running instance per slot, the rest queued. Unset: no limit. */
+  slots?: DeviceSlot[];
+  /** Where to record each engine's process group, for the next stack to end what outlived this one. */
+  recordsDir?: string;
 };
 
 const OUTPUT_LINES_KEPT = 200;
@@ -62,33 +86,17 @@ export class LocalProcessProvider implements CapacityProvider {
     this.options = options;
   }
 
+  /** Launches waiting for a slot, oldest first. */
+  private readonly queue: LocalInstance[] = [];
+  private readonly busy = new Map<string, LocalInstance>();
+
   async launch(request: LaunchRequest): Promise<Instance> {
     const existing = byToken.get(request.clientToken);
     if (existing) return publicView(instances.get(existing) as LocalInstance);
     const candidate = request.candidates[0];
     if (!candidate) throw new CapacityUnavailable("no instance type to launch");
     const instanceId = `i-local${randomBytes(6).toString("hex")}`;
-    const [file, ...args] = this.options.command;
-    const child = spawn(file, args, {
-      cwd: this.options.cwd,
-      env: {
-        PATH: process.env.PATH ?? "",
-        ...this.options.env,
-        ...request.engineEnv,
-        INSTANCE_ID: instanceId,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    // Instances are other machines in AWS; here they share the cores with the control plane, so they
-    // run at the lowest priority (nice 19) and cannot starve the handlers: at nice 10, 100 engines
-    // booting at once still left the handlers a tenth of the CPU and past their 30 s deadline.
-    if (child.pid) {
-      try {
-        setPriority(child.pid, 19);
-      } catch {
-        // not permitted here: run at the same priority
-      }
-    }
+    let markExited = () => {};
     const instance: LocalInstance = {
       instanceId,
       instanceType: candidate.instanceType,
@@ -98,22 +106,99 @@ export class LocalProcessProvider implements CapacityProvider {
       launchedAt: new Date().toISOString(),
       runId: request.runId,
       attempt: request.attempt,
-      child,
-      state: "running",
+      state: "pending",
       output: [],
-      exited: new Promise((resolve) => {
-        child.once("exit", (code, signal) => {
-          instance.state = "terminated";
-          instance.reason ??= signal ? `ended by ${signal}` : `engine exited with code ${code}`;
-          resolve();
-        });
-        child.once("error", (error) => {
-          instance.state = "terminated";
-          instance.reason = `engine could not start: ${error.message}`;
-          resolve();
-        });
+      exited: new Promise<void>((resolve) => {
+        markExited = resolve;
       }),
+      markExited: () => markExited(),
+      provider: this,
+      engineEnv: request.engineEnv,
     };
+    instances.set(instanceId, instance);
+    byToken.set(request.clientToken, instanceId);
+    this.queue.push(instance);
+    this.startQueued();
+    return publicView(instance);
+  }
+
+  /** Start queued instances while a slot is free (every one at once without slots). */
+  private startQueued() {
+    for (;;) {
+      const next = this.queue[0];
+      if (!next) return;
+      const slot = this.options.slots?.find((s) => !this.busy.has(s.id));
+      if (this.options.slots && !slot) return;
+      this.queue.shift();
+      this.start(next, slot);
+    }
+  }
+
+  /** Where a queued instance stands, as describe reports it. */
+  queued(instance: LocalInstance): InstanceState["queue"] {
+    const ahead = this.queue.indexOf(instance) + this.busy.size;
+    const devices = (this.options.slots ?? []).map((s) => s.label).join(", ");
+    return { ahead, waitingFor: `${devices}: ${ahead} run${ahead === 1 ? "" : "s"} ahead` };
+  }
+
+  private dequeue(instance: LocalInstance) {
+    const i = this.queue.indexOf(instance);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  private start(instance: LocalInstance, slot: DeviceSlot | undefined) {
+    const [file, ...args] = this.options.command;
+    const child = spawn(file, args, {
+      cwd: this.options.cwd,
+      env: {
+        PATH: process.env.PATH ?? "",
+        ...this.options.env,
+        ...slot?.env,
+        ...instance.engineEnv,
+        INSTANCE_ID: instance.instanceId,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: release ends the engine and the harness it started, together.
+      detached: true,
+    });
+    // Instances are other machines in AWS; here they share the cores with the control plane, so they
+    // run at the lowest priority (nice 19) and cannot starve the handlers: at nice 10, 100 engines
+    // booting at once still left the handlers a tenth of the CPU and past their 30 s deadline.
+    const pid = child.pid;
+    const { recordsDir } = this.options;
+    if (pid) {
+      reaper().watch(pid);
+      if (recordsDir)
+        void recordGroup(recordsDir, pid, instance.runId, instance.attempt).catch(() => undefined);
+      try {
+        setPriority(pid, 19);
+      } catch {
+        // not permitted here: run at the same priority
+      }
+    }
+    instance.child = child;
+    instance.state = "running";
+    instance.bootingSince = new Date().toISOString();
+    if (slot) {
+      instance.slot = slot;
+      this.busy.set(slot.id, instance);
+    }
+    const exited = () => {
+      instance.state = "terminated";
+      if (instance.slot && this.busy.get(instance.slot.id) === instance) this.busy.delete(instance.slot.id);
+      // An instance that shut down has nothing left running: end what the engine left in its group.
+      if (pid) void endGroup(pid).then(() => (recordsDir ? forgetGroup(recordsDir, pid) : undefined));
+      instance.markExited();
+      this.startQueued();
+    };
+    child.once("exit", (code, signal) => {
+      instance.reason ??= signal ? `ended by ${signal}` : `engine exited with code ${code}`;
+      exited();
+    });
+    child.once("error", (error) => {
+      instance.reason = `engine could not start: ${error.message}`;
+      exited();
+    });
     for (const stream of [child.stdout, child.stderr]) {
       let partial = "";
       stream?.setEncoding("utf8");
@@ -124,13 +209,18 @@ export class LocalProcessProvider implements CapacityProvider {
           if (!line) continue;
           instance.output.push(line);
           if (instance.output.length > OUTPUT_LINES_KEPT) instance.output.shift();
-          this.options.onOutput?.(instanceId, line);
+          this.options.onOutput?.(instance.instanceId, line);
         }
       });
     }
-    instances.set(instanceId, instance);
-    byToken.set(request.clientToken, instanceId);
-    return publicView(instance);
+  }
+
+  /** A queued instance leaves the queue without ever running. */
+  cancelQueued(instance: LocalInstance, reason: string) {
+    this.dequeue(instance);
+    instance.reason ??= reason;
+    instance.state = "terminated";
+    instance.markExited();
   }
 
   async describe(instanceIds: string[]): Promise<InstanceState[]> {
@@ -161,7 +251,7 @@ export class LocalProcessProvider implements CapacityProvider {
 
   /** The process id behind a local instance (for tests of how it runs). */
   pidOf(instanceId: string): number | undefined {
-    return instances.get(instanceId)?.child.pid;
+    return instances.get(instanceId)?.child?.pid;
   }
 
   output(instanceId: string): string[] {
@@ -170,8 +260,9 @@ export class LocalProcessProvider implements CapacityProvider {
 }
 
 /**
- * Like TerminateInstances: signal the instance and return once it is shutting down; it is killed
- * outright if still there after a grace period. `untilGone` waits for the process to exit.
+ * Like TerminateInstances: signal the instance's process group (the engine and the harness it started)
+ * and return once it is shutting down; the group is killed outright if still there after a grace
+ * period. A queued instance simply leaves the queue. `untilGone` waits for the engine to exit.
  */
 async function terminate(
   instance: LocalInstance,
@@ -179,24 +270,98 @@ async function terminate(
   signal: NodeJS.Signals = "SIGTERM",
   untilGone = false,
 ) {
-  if (instance.state !== "terminated" && instance.state !== "shutting-down") {
+  if (instance.state === "pending" && !instance.child) {
+    instance.provider.cancelQueued(instance, reason);
+  } else if (instance.state !== "terminated" && instance.state !== "shutting-down") {
     instance.reason ??= reason;
     instance.state = "shutting-down";
-    instance.child.kill(signal);
-    const timer = setTimeout(() => instance.child.kill("SIGKILL"), 5000);
-    void instance.exited.then(() => clearTimeout(timer));
+    const pid = instance.child?.pid;
+    if (pid) {
+      signalGroup(pid, signal);
+      setTimeout(() => signalGroup(pid, "SIGKILL"), 5000).unref();
+    }
   }
   if (untilGone) await instance.exited;
 }
 
-const managed = (i: LocalInstance): ManagedInstance => ({
-  instanceId: i.instanceId,
-  state: i.state,
-  runId: i.runId,
-  attempt: i.attempt,
-  launchedAt: i.launchedAt,
-  ...(i.reason ? { reason: i.reason } : {}),
+/** Signal a process group; says whether it was still there. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM what is left in a process group, SIGKILL it after 5 s; resolves once it is empty. */
+async function endGroup(pgid: number): Promise<void> {
+  if (!signalGroup(pgid, "SIGTERM")) return;
+  const deadline = Date.now() + 5000;
+  while (signalGroup(pgid, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  signalGroup(pgid, "SIGKILL");
+}
+
+/**
+ * Engines outlive a stack that is killed outright (SIGKILL, a crash): nothing runs in the stack then.
+ * The reaper is a separate small process that holds the other end of a pipe from this one; when the pipe
+ * closes, whatever way this process ended, it ends every engine process group still registered.
+ */
+const REAPER_SOURCE = `
+const groups = new Set();
+const alive = (g) => { try { process.kill(-g, 0); return true; } catch { return false; } };
+let partial = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
+  const lines = (partial + chunk).split("\\n");
+  partial = lines.pop();
+  for (const line of lines) {
+    if (line[0] === "+") groups.add(Number(line.slice(1)));
+  }
 });
+// A group is dropped once empty, so a process id the system reuses later is never signalled.
+setInterval(() => { for (const g of groups) if (!alive(g)) groups.delete(g); }, 1000);
+process.stdin.on("close", () => {
+  for (const g of groups) try { process.kill(-g, "SIGTERM"); } catch {}
+  const deadline = Date.now() + 5000;
+  const check = setInterval(() => {
+    const left = [...groups].filter(alive);
+    if (left.length && Date.now() < deadline) return;
+    for (const g of left) try { process.kill(-g, "SIGKILL"); } catch {}
+    process.exit(0);
+  }, 100);
+});
+`;
+
+let reaperProcess: { watch: (pid: number) => void } | undefined;
+function reaper() {
+  if (reaperProcess) return reaperProcess;
+  const child = spawn(process.execPath, ["-e", REAPER_SOURCE], {
+    detached: true,
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  child.unref();
+  const pipe = child.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null;
+  pipe?.unref?.();
+  pipe?.on("error", () => undefined);
+  const send = (line: string) => pipe?.write(`${line}\n`);
+  reaperProcess = { watch: (pid) => send(`+${pid}`) };
+  return reaperProcess;
+}
+
+const managed = (i: LocalInstance): ManagedInstance => {
+  const queue = i.state === "pending" ? i.provider.queued(i) : undefined;
+  return {
+    instanceId: i.instanceId,
+    state: i.state,
+    runId: i.runId,
+    attempt: i.attempt,
+    launchedAt: i.launchedAt,
+    ...(i.reason ? { reason: i.reason } : {}),
+    ...(queue ? { queue, reason: `queued for ${queue.waitingFor}` } : {}),
+    ...(i.bootingSince ? { bootingSince: i.bootingSince } : {}),
+  };
+};
 
 const publicView = (i: LocalInstance): Instance => ({
   instanceId: i.instanceId,

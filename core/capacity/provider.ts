@@ -33,6 +33,10 @@ export type InstanceState = {
   /** The run and attempt it was tagged with, when it is one of ours. */
   runId?: string;
   attempt?: number;
+  /** A local instance waiting for a device of this machine: it has not started booting. */
+  queue?: { ahead: number; waitingFor: string };
+  /** When it started booting, if later than its launch (it waited in the queue first). */
+  bootingSince?: string;
 };
 
 export type ManagedInstance = InstanceState & { runId: string; attempt: number; launchedAt: string };

@@ -7,6 +7,7 @@ import { StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import { newRunId } from "../../core/ids.ts";
 import { sweep } from "../../core/safety-nets.ts";
+import { EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
 import { createHandler as instanceEvent } from "../../functions/events/instance-event.ts";
 import { runStore } from "../../functions/runtime.ts";
 import { lambdaContext } from "../../local/gateway.ts";
@@ -82,6 +83,47 @@ describe("safety nets", () => {
     await waitFor("the silent instance to exit", async () =>
       LocalProcessProvider.alive().some((i) => i.instanceId === attempt.instanceId) ? undefined : true,
     );
+  });
+
+  it("leaves alone a local instance waiting in its machine's queue, however long it has waited", async () => {
+    const oneGpu = new LocalProcessProvider({
+      ...(pipelineDeps().capacity as LocalProcessProvider).options,
+      command: [process.execPath, "-e", "setTimeout(() => {}, 60000)"],
+      slots: [{ id: "gpu0", label: "GPU 0", env: {} }],
+    });
+    const [holding, waiting] = [newRunId(), newRunId()];
+    const instances = [];
+    for (const runId of [holding, waiting]) {
+      const now = new Date().toISOString();
+      await runStore().createRun({
+        runId,
+        status: "QUEUED",
+        version: 1,
+        spec: toRunSpec(EvaluationRequest.parse(sampleRequest(`test/${runId}`))),
+        createdAt: now,
+        updatedAt: now,
+        attempts: 1,
+      });
+      instances.push(
+        await oneGpu.launch({
+          runId,
+          attempt: 1,
+          clientToken: `${runId}-1-1`,
+          candidates: [{ instanceType: "inf2.xlarge", tpDegree: 2 }],
+          allowOnDemand: false,
+          engineEnv: {},
+        }),
+      );
+    }
+    const later = new Date(Date.now() + 2 * 3600 * 1000);
+    const reclaimed = await sweep({ ...pipelineDeps(), capacity: oneGpu, now: () => later }, 3600);
+    const mine = reclaimed.filter((r) => r.runId === holding || r.runId === waiting);
+    assert.deepEqual(
+      mine.map((r) => [r.instanceId, /silent/.test(r.why)]),
+      [[instances[0]?.instanceId, true]],
+      "the silent holder is reclaimed, the queued one is not",
+    );
+    await oneGpu.releaseRun(waiting);
   });
 
   it("marks the attempt interrupted as soon as a Spot warning arrives", async () => {
