@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { SpotevalError } from "../core/errors.ts";
 import { metricsCsv } from "../core/formats.ts";
-import { harnessTables, parseResults, uniqueRows } from "../core/results.ts";
+import { harnessTables, parseResults, printTables, uniqueRows } from "../core/results.ts";
 import { follow, type RunView } from "./progress.ts";
 
 const usage = `usage: spoteval parse-results FILE [--format markdown|json|csv]
@@ -213,8 +213,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const file = parseResults(text);
     if (format === "markdown") {
-      const tables = harnessTables(file);
-      console.log(tables.groups ? `${tables.results}\n\n${tables.groups}` : tables.results);
+      console.log(printTables(harnessTables(file)));
     } else {
       const rows = uniqueRows(file);
       console.log(format === "json" ? JSON.stringify(rows, null, 2) : metricsCsv(rows));

@@ -1,5 +1,5 @@
 // What clients see of a run: one shape for the API, the CLI and the local runner.
-import { type MetricRow, tablesFromRows } from "./results.ts";
+import { type MetricRow, printTables, tablesFromRows } from "./results.ts";
 import type { Attempt, Run, StoredMetric } from "./run-store.ts";
 
 export function runSummary(run: Run) {
@@ -65,10 +65,8 @@ export const publicMetric = (m: StoredMetric) => ({
 
 /** The tables lm_eval prints, rebuilt from stored metrics; marked when the numbers are simulated. */
 export function metricsMarkdown(metrics: MetricRow[], simulated: boolean): string {
-  const { results, groups } = tablesFromRows(metrics);
-  const parts = [results, ...(groups ? [groups] : [])];
-  if (simulated) parts.unshift(SIMULATED_NOTE);
-  return parts.join("\n\n");
+  const tables = printTables(tablesFromRows(metrics));
+  return simulated ? `${SIMULATED_NOTE}\n\n${tables}` : tables;
 }
 
 export const SIMULATED_NOTE =
