@@ -231,7 +231,7 @@ export function compareOne(
       ...base,
       reference,
       delta: paired.delta,
-      z: paired.z,
+      z: finite(paired.z),
       p: paired.p,
       test: paired.test,
       verdict: paired.p < alphaOf(zThreshold) ? "drift" : "consistent",
@@ -261,7 +261,7 @@ export function compareOne(
     ...base,
     reference,
     delta,
-    z,
+    z: finite(z),
     p: 2 * (1 - normalCdf(z)),
     test: "z",
     verdict: z <= zThreshold ? "consistent" : "drift",
@@ -269,6 +269,9 @@ export function compareOne(
     warnings,
   };
 }
+
+/** An infinite z (both stderrs 0, values apart) is stored as null: JSON and DynamoDB have no infinity. */
+const finite = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
 
 const fewWarning = (n: number) =>
   `only ${n} documents scored: below ${FEW_DOCUMENTS}, the normal approximation understates the uncertainty`;
