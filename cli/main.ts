@@ -6,6 +6,7 @@ import { metricsCsv } from "../core/formats.ts";
 import { harnessTables, parseResults, printTables, uniqueRows } from "../core/results.ts";
 import { parityCommand } from "./parity.ts";
 import { follow, type RunView } from "./progress.ts";
+import { referenceCommand } from "./reference.ts";
 
 const usage = `usage: spoteval parse-results FILE [--format markdown|json|csv]
 
@@ -78,6 +79,7 @@ const apiUsage = `usage: spoteval <command> [options]     (SPOTEVAL_URL, SPOTEVA
   cancel RUN_ID
   leaderboard --task T --metric M [--filter F] [--format markdown|json|csv]
   parse-results FILE [--format markdown|json|csv]
+  reference add RESULTS.json --label L [--samples S.jsonl ...]   upload a parity reference (e.g. a GPU run)
   parity RESULTS.json [--reference REF.json] [--samples S.jsonl --reference-samples R.jsonl] [--format json|markdown]
   local emit-registry-event FILE      deliver an EventBridge event to the running local stack
 
@@ -182,6 +184,15 @@ async function apiCommand(command: string, argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "parity") return parityCommand(rest);
+  if (command === "reference") {
+    try {
+      return await referenceCommand(rest, client());
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      console.error(error.message);
+      return error.status >= 400 && error.status < 500 ? EXIT.rejected : EXIT.unreachable;
+    }
+  }
   if (command !== "parse-results") {
     if (!command || command === "help" || command === "--help") {
       console.error(apiUsage);

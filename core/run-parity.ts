@@ -129,8 +129,8 @@ export async function checkRunParity(
   const runs: Run[] = [];
   for (const { runId } of asked) {
     const other = await deps.store.getRun(runId);
-    if (!other || other.status !== "SUCCEEDED") notes.push(`reference run ${runId} is not a SUCCEEDED run`);
-    else runs.push(other);
+    if (other?.status === "SUCCEEDED") runs.push(other);
+    else notes.push(`reference run ${runId} is not a SUCCEEDED run`);
   }
   if (!asked.length) {
     const other = await defaultReferenceRun(deps.store, run);

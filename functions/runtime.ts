@@ -21,6 +21,7 @@ import type {
 } from "../core/pipeline.ts";
 import { RunStore } from "../core/run-store.ts";
 import type { SubmitDeps } from "../core/submit.ts";
+import { ReferenceStore } from "../core/uploaded-references.ts";
 
 const Env = z.object({
   SPOTEVAL_TABLE: z.string().check(z.minLength(1)),
@@ -122,10 +123,19 @@ export const artifactDeps = (): ArtifactDeps => ({
   artifacts: new Artifacts(s3Client(), config().SPOTEVAL_BUCKET),
 });
 
-/** RecordMetrics: artifacts, and what the parity check needs (the bus for ParityDrift, the threshold). */
+/** Uploaded references (POST /references): items in the table, files in the bucket. */
+export const referenceStore = () =>
+  new ReferenceStore(
+    dynamoClient(),
+    config().SPOTEVAL_TABLE,
+    new Artifacts(s3Client(), config().SPOTEVAL_BUCKET),
+  );
+
+/** RecordMetrics: artifacts, and what the parity check needs (bus for ParityDrift, uploads, threshold). */
 export const recordDeps = (): RecordDeps => ({
   ...artifactDeps(),
   events: new EventBridgeParityEvents(eventBridgeClient()),
+  uploaded: referenceStore(),
   zThreshold: config().PARITY_Z,
 });
 

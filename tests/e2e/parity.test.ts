@@ -2,9 +2,16 @@
 // instance type, shows its parity in every format, and a drift is marked on the leaderboard and put
 // on the (local) default bus as a ParityDrift event.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { compare } from "../../core/parity.ts";
+import { measurementsOf } from "../../core/references.ts";
+import { parseResults } from "../../core/results.ts";
 import { checkRunParity } from "../../core/run-parity.ts";
-import { recordDeps } from "../../functions/runtime.ts";
+import { recordDeps, referenceStore } from "../../functions/runtime.ts";
+import { projectRoot } from "../../local/stack.ts";
 import { sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
 type Stack = Awaited<ReturnType<typeof testStack>>;
@@ -92,5 +99,38 @@ describe("parity of finished runs", () => {
       (r) => r.runId === ids[1],
     );
     assert.deepEqual([row?.parity, row?.drift], ["drift", true]);
+  });
+
+  it("keeps an uploaded results file as a reference for its model (spoteval reference add)", async () => {
+    const a100 = "tests/fixtures/parity/issue1343-a100-mistral-gsm8k.json";
+    const out = await promisify(execFile)(
+      process.execPath,
+      [`${projectRoot}/bin/spoteval.js`, "reference", "add", a100, "--label", "A100 fp16"],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, SPOTEVAL_URL: stack.urls.API, SPOTEVAL_API_KEY: stack.apiKey },
+      },
+    );
+    assert.match(
+      out.stdout,
+      /^reference [0-9a-z]{26}: 1 metrics of mistralai\/Mistral-7B-v0.1, label "A100 fp16"/,
+    );
+    const uploaded = await referenceStore().referencesFor("mistralai/Mistral-7B-v0.1");
+    assert.equal(uploaded.length, 1);
+    const neuron = parseResults(
+      readFileSync(`${projectRoot}/tests/fixtures/parity/writeup-neuron-mistral-gsm8k.json`, "utf8"),
+    );
+    const [row] = compare(measurementsOf(neuron, { source: "neuron" }), uploaded).rows;
+    assert.equal(row.verdict, "consistent");
+    assert.match(row.reference?.source ?? "", /^uploaded reference "A100 fp16"/);
+  });
+
+  it("refuses an upload that names no model", async () => {
+    const res = await stack.api("/references", {
+      method: "POST",
+      json: { label: "x", results: { results: { gsm8k: { "exact_match,strict-match": 0.5 } } } },
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.body.detail as string, /name the model/);
   });
 });
