@@ -346,8 +346,9 @@ export async function recordMetricsStep(deps: RecordDeps, runId: string, results
   if (!rows.length) throw new ResultsInvalid(`results file ${resultsKey} has no metrics`);
   const written = await deps.store.putMetrics(runId, run.spec.model.id, rows);
   const recorded = file.spoteval?.simulated ? await deps.store.updateRun(runId, { simulated: true }) : run;
-  const samples = await samplesBeside(deps.artifacts, resultsKey, file);
-  const parity = await checkRunParity(deps, recorded, rows, samples);
+  const parity = await checkRunParity(deps, recorded, rows, (tasks) =>
+    samplesBeside(deps.artifacts, resultsKey, file, tasks),
+  );
   return { metrics: written, simulated: Boolean(file.spoteval?.simulated), parity: parity.overall };
 }
 

@@ -60,15 +60,20 @@ export function measurementsOfRun(run: Run, rows: MetricRow[], samples = new Map
   });
 }
 
-/** The samples files next to a results file in S3, read with the filters its results list. */
+/**
+ * The samples files next to a results file in S3, read with the filters its results list; only
+ * those of the given tasks (a real samples file carries every prompt: read only what pairs).
+ */
 export async function samplesBeside(
   artifacts: Artifacts,
   resultsKey: string,
   file: ResultsFile,
+  only: ReadonlySet<string>,
 ): Promise<Map<string, SamplesFile>> {
   const prefix = resultsKey.slice(0, resultsKey.lastIndexOf("/") + 1);
   const out = new Map<string, SamplesFile>();
-  const tasks = Object.keys(file.results);
+  const tasks = Object.keys(file.results).filter((t) => only.has(t));
+  if (!tasks.length) return out;
   for (const key of await artifacts.list(prefix)) {
     if (!key.endsWith(".jsonl")) continue;
     const task = taskOfSamplesFile(key, tasks);
@@ -76,6 +81,9 @@ export async function samplesBeside(
   }
   return out;
 }
+
+/** Reads the run's own samples of some tasks, when a reference has samples to pair them with. */
+export type SamplesLoader = (tasks: ReadonlySet<string>) => Promise<Map<string, SamplesFile>>;
 
 /** The same evaluation: tasks and n-shot, limit, harness, model revision and dtype. */
 const sameConfiguration = (a: Run, b: Run) =>
@@ -120,8 +128,9 @@ export async function checkRunParity(
   deps: ParityDeps,
   run: Run,
   rows: MetricRow[],
-  samples: Map<string, SamplesFile>,
+  loadSamples: SamplesLoader,
 ): Promise<RunParity> {
+  const runTasks = new Set(rows.map((r) => r.task));
   const notes: string[] = [];
   const references: Measurement[] = [];
   const named: string[] = [];
@@ -142,7 +151,7 @@ export async function checkRunParity(
     if (other.resultsKey) {
       try {
         const file = parseResults(await deps.artifacts.getText(other.resultsKey));
-        otherSamples = await samplesBeside(deps.artifacts, other.resultsKey, file);
+        otherSamples = await samplesBeside(deps.artifacts, other.resultsKey, file, runTasks);
       } catch (error) {
         if (!(error instanceof NotFound)) throw error;
         notes.push(`reference run ${other.runId}: its results file is gone; compared without samples`);
@@ -164,6 +173,8 @@ export async function checkRunParity(
     named.push("published scores (shared table)");
   }
   const z = run.spec.parityZ ?? deps.zThreshold ?? DEFAULT_Z;
+  const paired = new Set(references.filter((m) => m.perDoc && runTasks.has(m.task)).map((m) => m.task));
+  const samples = paired.size ? await loadSamples(paired) : new Map<string, SamplesFile>();
   const parity: RunParity = {
     ...compare(measurementsOfRun(run, rows, samples), references, z),
     references: named,

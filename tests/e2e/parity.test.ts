@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { compare } from "../../core/parity.ts";
 import { measurementsOf } from "../../core/references.ts";
 import { parseResults } from "../../core/results.ts";
-import { checkRunParity } from "../../core/run-parity.ts";
+import { checkRunParity, samplesBeside } from "../../core/run-parity.ts";
 import { recordDeps, referenceStore } from "../../functions/runtime.ts";
 import { projectRoot } from "../../local/stack.ts";
 import { sampleRequest, testStack, waitFor } from "../support/stack.ts";
@@ -78,7 +78,7 @@ describe("parity of finished runs", () => {
     const rows = (await store.listMetrics(ids[1])).map((r) =>
       r.filter === "strict-match" ? { ...r, value: (r.value as number) + 0.3 } : r,
     );
-    const parity = await checkRunParity(recordDeps(), run, rows, new Map());
+    const parity = await checkRunParity(recordDeps(), run, rows, async () => new Map());
     assert.equal(parity.overall, "drift");
     const event = await waitFor("a ParityDrift event", async () =>
       stack.eventBus.events.find((e) => e["detail-type"] === "ParityDrift"),
@@ -132,5 +132,29 @@ describe("parity of finished runs", () => {
     });
     assert.equal(res.status, 400);
     assert.match(res.body.detail as string, /name the model/);
+  });
+
+  it("reads the samples beside a results file in S3, and only those of the tasks that pair", async () => {
+    const { artifacts } = recordDeps();
+    const fixture = (name: string) => readFileSync(`${projectRoot}/tests/fixtures/lm-eval/${name}`, "utf8");
+    const text = fixture("wmdp-0.4.2-17-results.json");
+    const key = "runs/0000000000000000000000wmdp/attempt-1/results.json";
+    await artifacts.putText(key, text);
+    await artifacts.putText(
+      "runs/0000000000000000000000wmdp/attempt-1/model__gpt-3.5-turbo-0125_wmdp_chem.jsonl",
+      fixture("samples/model__gpt-3.5-turbo-0125_wmdp_chem.jsonl"),
+    );
+    const file = parseResults(text);
+    const read = await samplesBeside(artifacts, key, file, new Set(["wmdp_chem"]));
+    assert.deepEqual([...read.keys()], ["wmdp_chem"]);
+    assert.deepEqual(
+      read.get("wmdp_chem")?.records.map((r) => [r.docId, r.filter, r.metrics.exact_match]),
+      [
+        [0, "none", 1],
+        [1, "none", 1],
+        [2, "none", 1],
+      ],
+    );
+    assert.equal((await samplesBeside(artifacts, key, file, new Set(["wmdp_bio"]))).size, 0);
   });
 });
