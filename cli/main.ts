@@ -3,9 +3,11 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { SpotevalError } from "../core/errors.ts";
 import { metricsCsv } from "../core/formats.ts";
-import { harnessTables, parseResults, uniqueRows } from "../core/results.ts";
+import { harnessTables, parseResults, printTables, uniqueRows } from "../core/results.ts";
 import { mergeResultsCommand } from "./merge-results.ts";
+import { parityCommand } from "./parity.ts";
 import { follow, type RunView } from "./progress.ts";
+import { referenceCommand } from "./reference.ts";
 
 const usage = `usage: spoteval parse-results FILE [--format markdown|json|csv]
 
@@ -79,6 +81,8 @@ const apiUsage = `usage: spoteval <command> [options]     (SPOTEVAL_URL, SPOTEVA
   leaderboard --task T --metric M [--filter F] [--format markdown|json|csv]
   parse-results FILE [--format markdown|json|csv]
   merge-results --tasks LIST FILE... [--format json|markdown|csv]   shard results -> one lm_eval results file
+  reference add RESULTS.json --label L [--samples S.jsonl ...]   upload a parity reference (e.g. a GPU run)
+  parity RESULTS.json [--reference REF.json] [--samples S.jsonl --reference-samples R.jsonl] [--format json|markdown]
   local emit-registry-event FILE      deliver an EventBridge event to the running local stack
 
 exit codes: 0 ok, 1 run failed or cancelled, 2 usage, 3 request rejected (4xx), 4 server unreachable or 5xx`;
@@ -182,6 +186,16 @@ async function apiCommand(command: string, argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "merge-results") return mergeResultsCommand(rest);
+  if (command === "parity") return parityCommand(rest);
+  if (command === "reference") {
+    try {
+      return await referenceCommand(rest, client());
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      console.error(error.message);
+      return error.status >= 400 && error.status < 500 ? EXIT.rejected : EXIT.unreachable;
+    }
+  }
   if (command !== "parse-results") {
     if (!command || command === "help" || command === "--help") {
       console.error(apiUsage);
@@ -216,8 +230,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const file = parseResults(text);
     if (format === "markdown") {
-      const tables = harnessTables(file);
-      console.log(tables.groups ? `${tables.results}\n\n${tables.groups}` : tables.results);
+      console.log(printTables(harnessTables(file)));
     } else {
       const rows = uniqueRows(file);
       console.log(format === "json" ? JSON.stringify(rows, null, 2) : metricsCsv(rows));

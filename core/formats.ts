@@ -1,4 +1,5 @@
 // Tabular answers as CSV and markdown, beside JSON: one place that turns rows into text.
+import type { ParityRow } from "./parity.ts";
 import type { MetricRow } from "./results.ts";
 
 const csvCell = (v: unknown) => {
@@ -34,11 +35,32 @@ export const metricColumns = [
   "n_samples_effective",
 ];
 
-/** One CSV row per task, metric and filter; with a run_id column when rows come from several runs. */
-export function metricsCsv(rows: (MetricRow & { runId?: string })[], withRun = false): string {
+/** The columns a run's parity adds to its CSV. */
+export const parityColumns = [
+  "reference_value",
+  "reference_stderr",
+  "reference_source",
+  "delta",
+  "z",
+  "test",
+  "verdict",
+];
+
+/**
+ * One CSV row per task, metric and filter; with a run_id column when rows come from several runs,
+ * and the reference and verdict of each metric when the run's parity is given.
+ */
+export function metricsCsv(
+  rows: (MetricRow & { runId?: string })[],
+  withRun = false,
+  parity?: ParityRow[],
+): string {
+  const verdictOf = (r: MetricRow) =>
+    parity?.find((p) => p.task === r.task && p.metric === r.metric && p.filter === r.filter);
   return toCsv(
-    withRun ? ["run_id", ...metricColumns] : metricColumns,
+    [...(withRun ? ["run_id"] : []), ...metricColumns, ...(parity ? parityColumns : [])],
     rows.map((r) => ({
+      ...(parity ? parityCells(verdictOf(r)) : {}),
       run_id: r.runId,
       task: r.task,
       is_group: r.isGroup,
@@ -54,6 +76,16 @@ export function metricsCsv(rows: (MetricRow & { runId?: string })[], withRun = f
     })),
   );
 }
+
+const parityCells = (p: ParityRow | undefined) => ({
+  reference_value: p?.reference?.value,
+  reference_stderr: p?.reference?.stderr,
+  reference_source: p?.reference?.source,
+  delta: p?.delta,
+  z: p?.z,
+  test: p?.test,
+  verdict: p?.verdict,
+});
 
 export type Format = "json" | "csv" | "markdown";
 

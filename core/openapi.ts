@@ -116,6 +116,30 @@ export function openApiDocument() {
           responses: { "200": tabular("leaderboard"), "400": problem },
         },
       },
+      "/references": {
+        post: {
+          summary:
+            "Keep a harness results file (and its samples per task) as a parity reference for its model",
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["label", "results"],
+                  properties: {
+                    label: { type: "string" },
+                    results: { type: "object", description: "the results JSON the harness wrote" },
+                    samples: { type: "object", additionalProperties: { type: "string" } },
+                    model: { type: "string" },
+                  },
+                },
+              },
+            },
+          },
+          responses: { "201": { description: "kept" }, "400": problem },
+        },
+      },
       "/openapi.json": {
         get: { summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1" } } },
       },

@@ -5,6 +5,7 @@ import type { CapacityProvider } from "./capacity/provider.ts";
 import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid, StaleTransition } from "./errors.ts";
 import { planRun } from "./planner.ts";
 import { parseResults, uniqueRows } from "./results.ts";
+import { checkRunParity, type ParityDeps, samplesBeside } from "./run-parity.ts";
 import type { Attempt, Run, RunStore } from "./run-store.ts";
 import { isFinal, type Progress, type RunStatus } from "./schemas.ts";
 
@@ -32,6 +33,8 @@ export type StoreDeps = { store: RunStore; now?: () => Date; sleep?: (ms: number
 export type CapacityDeps = StoreDeps & { capacity: CapacityProvider; settings: PipelineSettings };
 export type ArtifactDeps = StoreDeps & { artifacts: Artifacts };
 export type PipelineDeps = CapacityDeps & ArtifactDeps;
+/** RecordMetrics also checks parity: where drift is announced, uploaded references, the threshold. */
+export type RecordDeps = ArtifactDeps & Partial<Pick<ParityDeps, "events" | "uploaded" | "zThreshold">>;
 
 const now = (deps: StoreDeps) => (deps.now ? deps.now() : new Date());
 
@@ -337,7 +340,7 @@ export async function releaseStep(
   return { terminated };
 }
 
-export async function recordMetricsStep(deps: ArtifactDeps, runId: string, resultsKey: string) {
+export async function recordMetricsStep(deps: RecordDeps, runId: string, resultsKey: string) {
   const run = await deps.store.transition(runId, "RECORDING", { resultsKey });
   let text: string;
   try {
@@ -351,8 +354,11 @@ export async function recordMetricsStep(deps: ArtifactDeps, runId: string, resul
   const rows = uniqueRows(file);
   if (!rows.length) throw new ResultsInvalid(`results file ${resultsKey} has no metrics`);
   const written = await deps.store.putMetrics(runId, run.spec.model.id, rows);
-  if (file.spoteval?.simulated) await deps.store.updateRun(runId, { simulated: true });
-  return { metrics: written, simulated: Boolean(file.spoteval?.simulated) };
+  const recorded = file.spoteval?.simulated ? await deps.store.updateRun(runId, { simulated: true }) : run;
+  const parity = await checkRunParity(deps, recorded, rows, (tasks) =>
+    samplesBeside(deps.artifacts, resultsKey, file, tasks),
+  );
+  return { metrics: written, simulated: Boolean(file.spoteval?.simulated), parity: parity.overall };
 }
 
 export type FinishOutcome = "SUCCEEDED" | "FAILED" | "CANCELLED";

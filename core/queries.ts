@@ -1,5 +1,6 @@
 // What users ask of finished runs: cancel one, every result of a model, a leaderboard for a metric.
 import { Conflict, NotFound } from "./errors.ts";
+import type { Verdict } from "./parity.ts";
 import type { Run, RunStore, StoredMetric } from "./run-store.ts";
 import { isFinal } from "./schemas.ts";
 
@@ -44,6 +45,9 @@ export type LeaderboardRow = {
   runId: string;
   finishedAt: string;
   simulated: boolean;
+  /** This score's parity verdict in its run, and whether it drifted from its reference. */
+  parity?: Verdict;
+  drift: boolean;
 };
 
 /** The latest finished run of each model, ranked by the metric in the direction higher_is_better says. */
@@ -62,6 +66,9 @@ export async function leaderboard(
   for (const [model, run] of latest) {
     const m = await store.getMetric(run.runId, q.task, q.metric, q.filter);
     if (!m || typeof m.value !== "number") continue;
+    const verdict = run.parity?.rows.find(
+      (r) => r.task === q.task && r.metric === q.metric && r.filter === q.filter,
+    )?.verdict;
     rows.push({
       model,
       value: m.value,
@@ -70,6 +77,8 @@ export async function leaderboard(
       runId: run.runId,
       finishedAt: run.updatedAt,
       simulated: Boolean(run.simulated),
+      ...(verdict ? { parity: verdict } : {}),
+      drift: verdict === "drift",
     });
   }
   const higher = rows[0]?.higherIsBetter ?? true;

@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { Conflict, NotFound, StaleTransition } from "./errors.ts";
 import type { MetricRow } from "./results.ts";
+import type { RunParity } from "./run-parity.ts";
 import type { AttemptStatus, Progress, RunSpec, RunStatus } from "./schemas.ts";
 import { isFinal } from "./schemas.ts";
 
@@ -43,6 +44,8 @@ export type Run = {
   simulated?: boolean;
   cancelRequested?: boolean;
   deadline?: string;
+  /** The run's scores checked against its references, once its metrics are recorded. */
+  parity?: RunParity;
 };
 
 export type Attempt = {
@@ -191,6 +194,18 @@ export class RunStore {
     return this.rewrite(runId, "updating", (run) => {
       if (isFinal(run.status)) throw new Conflict(`run ${runId} is already ${run.status}`);
       return { ...run, ...set };
+    });
+  }
+
+  /**
+   * Record a run's parity: while its metrics are recorded, or later on a SUCCEEDED run checked
+   * again (a new reference). Versioned like every other write.
+   */
+  async setParity(runId: string, parity: RunParity): Promise<Run> {
+    return this.rewrite(runId, "recording its parity", (run) => {
+      if (run.status !== "RECORDING" && run.status !== "SUCCEEDED")
+        throw new Conflict(`run ${runId} is ${run.status}: only recorded runs have a parity`);
+      return { ...run, parity };
     });
   }
 

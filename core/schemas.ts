@@ -86,6 +86,10 @@ export const EvaluationRequest = z
     ),
     capacity: z._default(CapacityPreferences, { allowOnDemand: false }),
     callbackUrl: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+    /** Earlier runs to check this run's scores against (core/run-parity.ts); else the latest comparable one. */
+    references: z.optional(z.array(z.strictObject({ runId })).check(z.minLength(1), z.maxLength(5))),
+    /** The parity threshold: |Δ| / combined stderr above this is drift (default 1.96). */
+    parity: z.optional(z.strictObject({ z: z.number().check(z.positive(), z.lte(10)) })),
     labels: z.optional(
       z
         .record(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,63}$/)), z.string().check(z.maxLength(256)))
@@ -123,6 +127,8 @@ export const RunSpec = z.object({
     availabilityZones: z.optional(z.array(z.string())),
   }),
   callbackUrl: z.optional(z.string()),
+  references: z.optional(z.array(z.object({ runId: z.string() }))),
+  parityZ: z.optional(z.number()),
   labels: z._default(z.record(z.string(), z.string()), {}),
 });
 export type RunSpec = z.infer<typeof RunSpec>;
@@ -140,6 +146,8 @@ export function toRunSpec(request: z.output<typeof EvaluationRequest>): RunSpec 
     harnessRevision: request.harness.revision,
     capacity: request.capacity,
     ...(request.callbackUrl ? { callbackUrl: request.callbackUrl } : {}),
+    ...(request.references ? { references: request.references } : {}),
+    ...(request.parity ? { parityZ: request.parity.z } : {}),
     labels: request.labels ?? {},
   };
 }

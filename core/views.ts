@@ -1,5 +1,7 @@
 // What clients see of a run: one shape for the API, the CLI and the local runner.
-import { type MetricRow, tablesFromRows } from "./results.ts";
+import { parityMarkdown } from "./parity.ts";
+import { type MetricRow, printTables, tablesFromRows } from "./results.ts";
+import type { RunParity } from "./run-parity.ts";
 import type { Attempt, Run, StoredMetric } from "./run-store.ts";
 
 export function runSummary(run: Run) {
@@ -47,6 +49,7 @@ export function runDetail(run: Run, attempts: Attempt[], metrics: StoredMetric[]
     simulated: Boolean(run.simulated) || attempts.some((a) => a.simulated),
     ...(resultsUri ? { results: resultsUri } : {}),
     metrics: metrics.map(publicMetric),
+    ...(run.parity ? { parity: run.parity } : {}),
   };
 }
 
@@ -63,12 +66,14 @@ export const publicMetric = (m: StoredMetric) => ({
   nSamples: m.nSamples,
 });
 
-/** The tables lm_eval prints, rebuilt from stored metrics; marked when the numbers are simulated. */
-export function metricsMarkdown(metrics: MetricRow[], simulated: boolean): string {
-  const { results, groups } = tablesFromRows(metrics);
-  const parts = [results, ...(groups ? [groups] : [])];
-  if (simulated) parts.unshift(SIMULATED_NOTE);
-  return parts.join("\n\n");
+/**
+ * The tables lm_eval prints, rebuilt from stored metrics, then the parity table (reference and
+ * verdict of every metric) once the run has one; marked when the numbers are simulated.
+ */
+export function metricsMarkdown(metrics: MetricRow[], simulated: boolean, parity?: RunParity): string {
+  const tables = printTables(tablesFromRows(metrics));
+  const body = parity ? `${tables}\n\n${parityMarkdown(parity)}` : tables;
+  return simulated ? `${SIMULATED_NOTE}\n\n${body}` : body;
 }
 
 export const SIMULATED_NOTE =

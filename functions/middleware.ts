@@ -87,11 +87,11 @@ export const headersOf = (event: APIGatewayProxyEventV2): Record<string, string 
 export const rawBody = (event: APIGatewayProxyEventV2): string =>
   event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : (event.body ?? "");
 
-function readBody(event: APIGatewayProxyEventV2): unknown {
+function readBody(event: APIGatewayProxyEventV2, maxBytes = MAX_BODY_BYTES): unknown {
   if (!event.body) return undefined;
   const text = rawBody(event);
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES)
-    throw new InvalidRequest(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(text) > maxBytes)
+    throw new InvalidRequest(`the body is larger than ${maxBytes} bytes`);
   const type = event.headers?.["content-type"] ?? "";
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
     throw new InvalidRequest("send the body as JSON with 'Content-Type: application/json'");
@@ -104,7 +104,8 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
 }
 
 export function route<B extends z.ZodMiniType, P extends z.ZodMiniType, Q extends z.ZodMiniType>(
-  spec: { access: Access; body?: B; path?: P; query?: Q },
+  /** maxBodyBytes: for the few routes that take files (POST /references), within Lambda's 6 MB. */
+  spec: { access: Access; body?: B; path?: P; query?: Q; maxBodyBytes?: number },
   fn: (request: Request<z.output<B>, z.output<P>, z.output<Q>>, context: Context) => Promise<HttpResult>,
 ) {
   return middy<APIGatewayProxyEventV2, HttpResult>()
@@ -112,7 +113,9 @@ export function route<B extends z.ZodMiniType, P extends z.ZodMiniType, Q extend
     .handler(async (event, context) => {
       const headers = headersOf(event);
       const access = authorize(headers.authorization, await apiKeys(), spec.access);
-      const body = spec.body ? parse(spec.body, readBody({ ...event, headers }), "body") : undefined;
+      const body = spec.body
+        ? parse(spec.body, readBody({ ...event, headers }, spec.maxBodyBytes), "body")
+        : undefined;
       const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;
       const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, "query") : undefined;
       return fn(

@@ -6,14 +6,22 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
 import { type KeyHash, parseKeyHashes } from "../core/auth.ts";
-import { dynamoClient, ec2Client, s3Client, sfnClient } from "../core/aws.ts";
+import { dynamoClient, ec2Client, eventBridgeClient, s3Client, sfnClient } from "../core/aws.ts";
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { DeviceSlot, LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
 import { hubConfig } from "../core/model-size.ts";
-import type { ArtifactDeps, CapacityDeps, PipelineSettings, StoreDeps } from "../core/pipeline.ts";
+import { EventBridgeParityEvents } from "../core/parity-events.ts";
+import type {
+  ArtifactDeps,
+  CapacityDeps,
+  PipelineSettings,
+  RecordDeps,
+  StoreDeps,
+} from "../core/pipeline.ts";
 import { RunStore } from "../core/run-store.ts";
 import type { SubmitDeps } from "../core/submit.ts";
+import { ReferenceStore } from "../core/uploaded-references.ts";
 
 const Env = z.object({
   SPOTEVAL_TABLE: z.string().check(z.minLength(1)),
@@ -55,6 +63,8 @@ const Env = z.object({
   DEFAULT_TASKS: z._default(z.string(), ""),
   /** Size models without a parameter count from their config.json on the Hub ("off" locally). */
   MODEL_CONFIG_LOOKUP: z._default(z.enum(["hub", "off"]), "hub"),
+  /** Parity: |Δ| / combined stderr above this is drift, unless a request sets its own (core/parity.ts). */
+  PARITY_Z: z._default(z.coerce.number().check(z.positive()), 1.96),
 });
 export type Env = z.infer<typeof Env>;
 
@@ -131,6 +141,22 @@ export const storeDeps = (): StoreDeps => ({ store: runStore() });
 export const artifactDeps = (): ArtifactDeps => ({
   store: runStore(),
   artifacts: new Artifacts(s3Client(), config().SPOTEVAL_BUCKET),
+});
+
+/** Uploaded references (POST /references): items in the table, files in the bucket. */
+export const referenceStore = () =>
+  new ReferenceStore(
+    dynamoClient(),
+    config().SPOTEVAL_TABLE,
+    new Artifacts(s3Client(), config().SPOTEVAL_BUCKET),
+  );
+
+/** RecordMetrics: artifacts, and what the parity check needs (bus for ParityDrift, uploads, threshold). */
+export const recordDeps = (): RecordDeps => ({
+  ...artifactDeps(),
+  events: new EventBridgeParityEvents(eventBridgeClient()),
+  uploaded: referenceStore(),
+  zThreshold: config().PARITY_Z,
 });
 
 /** How CheckEngine polls and watches, from the environment (deployed: the defaults above). */

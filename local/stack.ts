@@ -16,6 +16,7 @@ import { endLeftovers } from "../core/capacity/process-records.ts";
 import { capacityDeps } from "../functions/runtime.ts";
 import { dataPaths, type Lock, lockDataDir, openDataDir } from "./data-dir.ts";
 import { journalWrites, restoreJournal } from "./dynamo-journal.ts";
+import { LocalEventBus } from "./event-bus.ts";
 import { type HttpHandler, LocalGateway, lambdaContext } from "./gateway.ts";
 import { endRunsInFlight } from "./recovery.ts";
 import { functionForResource, readServerlessConfig } from "./serverless-config.ts";
@@ -53,6 +54,8 @@ export type Stack = {
   bucket: string;
   table: string;
   stepFunctions: LocalStepFunctions;
+  /** What the stack's functions put on the bus (ParityDrift), as EventBridge's default bus would get it. */
+  eventBus: LocalEventBus;
   stop: () => Promise<void>;
   /** Runs a stopped stack had left in flight, ended at this start (with a data folder). */
   endedAtStart: string[];
@@ -124,6 +127,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const stepFunctions = new LocalStepFunctions();
   const sfnUrl = await stepFunctions.listen(at(3));
+  const eventBus = new LocalEventBus();
+  const eventBusUrl = await eventBus.listen(at(4));
   const stateMachineName = `${config.service}-local-evaluation`;
   const stateMachineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${stateMachineName}`;
 
@@ -135,6 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
     AWS_ENDPOINT_URL_S3: s3Url,
     AWS_ENDPOINT_URL_SFN: sfnUrl,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBusUrl,
     SPOTEVAL_TABLE: table,
     SPOTEVAL_BUCKET: bucket,
     STATE_MACHINE_ARN: stateMachineArn,
@@ -276,6 +282,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const gateway = new LocalGateway([
     ...config.routes.map((route) => ({ route, handler: modules[route.functionName] as HttpHandler })),
     { route: { method: "POST", path: "/_local/events", functionName: "localEventBus" }, handler: emit },
+    {
+      route: { method: "GET", path: "/_local/events", functionName: "localEventBusEvents" },
+      handler: async (event) =>
+        event.headers.authorization === `Bearer ${apiKey}`
+          ? {
+              statusCode: 200,
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify(eventBus.events),
+            }
+          : { statusCode: 401, body: "send the local API key" },
+    },
   ]);
   const apiUrl = await gateway.listen(at(0));
 
@@ -287,10 +304,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     table,
     stepFunctions,
     endedAtStart,
+    eventBus,
     stop: async () => {
       clearInterval(janitor);
       await gateway.close();
       await stepFunctions.close();
+      await eventBus.close();
       await LocalProcessProvider.releaseEverything();
       await s3.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));

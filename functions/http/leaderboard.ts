@@ -7,7 +7,17 @@ import { json, route, text } from "../middleware.ts";
 import { runStore } from "../runtime.ts";
 
 const name = z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/));
-const columns = ["rank", "model", "value", "stderr", "higherIsBetter", "runId", "finishedAt", "simulated"];
+const columns = [
+  "rank",
+  "model",
+  "value",
+  "stderr",
+  "higherIsBetter",
+  "runId",
+  "finishedAt",
+  "simulated",
+  "drift",
+];
 
 export const handler = route(
   {

@@ -1,11 +1,12 @@
-// RecordMetrics: the results file in S3 -> one metric item per task, metric and filter.
+// RecordMetrics: the results file in S3 -> one metric item per task, metric and filter, and the
+// run's parity against its references (a drift goes on the bus as ParityDrift).
 import * as z from "zod/mini";
 import { recordMetricsStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
-import { artifactDeps } from "../runtime.ts";
+import { recordDeps } from "../runtime.ts";
 
-export const createHandler = (deps = artifactDeps) =>
+export const createHandler = (deps = recordDeps) =>
   task(
     z.object({ runId, resultsKey: z.string().check(z.regex(/^runs\/[0-9a-z]{26}\/[\w./-]+$/)) }),
     (input) => recordMetricsStep(deps(), input.runId, input.resultsKey),

@@ -72,13 +72,13 @@ describe("results tables, as lm_eval prints them", () => {
 });
 
 describe("metric rows", () => {
-  it("reads gsm8k v3 with both filters, value and stderr (0.4.2 layout)", () => {
+  it("reads gsm8k v3 with both filters, value and stderr, in the file's order (0.4.2 layout)", () => {
     const { results } = metricRows(parseResults(fixture("llama3-8b-gsm8k.json")));
     assert.deepEqual(
       results.map((r) => [r.task, r.version, r.filter, r.numFewshot, r.metric, r.value, r.stderr]),
       [
-        ["gsm8k", 3, "flexible-extract", 5, "exact_match", 0.511751326762699, 0.013768680408142792],
         ["gsm8k", 3, "strict-match", 5, "exact_match", 0.5087187263078089, 0.013770390697002123],
+        ["gsm8k", 3, "flexible-extract", 5, "exact_match", 0.511751326762699, 0.013768680408142792],
       ],
     );
     assert.equal(results[0].higherIsBetter, null, "0.4.2 files carry no higher_is_better");

@@ -49,6 +49,7 @@ describe("the packaged deployment", () => {
       handlers,
       [
         "functions/events/registry-event.handler",
+        "functions/http/add-reference.handler",
         "functions/http/cancel-evaluation.handler",
         "functions/http/get-evaluation.handler",
         "functions/http/huggingface-webhook.handler",
@@ -85,6 +86,7 @@ describe("the packaged deployment", () => {
       "GET /models/{modelId}/results",
       "GET /openapi.json",
       "POST /evaluations",
+      "POST /references",
       "POST /webhooks/huggingface",
       "POST /webhooks/registry",
     ]);
