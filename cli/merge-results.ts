@@ -6,7 +6,7 @@ import { SpotevalError } from "../core/errors.ts";
 import { metricsCsv } from "../core/formats.ts";
 import { mergeShards, type Shard } from "../core/merge.ts";
 import { harnessTables, parseResults, uniqueRows } from "../core/results.ts";
-import { countDocuments, samplesFileFor } from "../core/samples-count.ts";
+import { countDocuments, samplesFileFor } from "../core/samples.ts";
 
 export const mergeUsage = `usage: spoteval merge-results --tasks LIST FILE... [--format json|markdown|csv]
 

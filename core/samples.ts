@@ -116,3 +116,15 @@ export function valuesByDoc(file: SamplesFile, metric: string, filter: string): 
     if (r.filter === filter && metric in r.metrics) out.set(r.docId, r.metrics[metric]);
   return out;
 }
+
+/** Documents a samples file holds (each release logs a document once per filter): what a merge weighs by. */
+export function countDocuments(text: string): number {
+  return new Set(readSamples(text).records.map((r) => r.docId)).size;
+}
+
+/** The samples file of `task` among a results file's neighbours, by each release's naming. */
+export function samplesFileFor(task: string, names: string[]): string | undefined {
+  const found = names.filter((name) => name.endsWith(".jsonl") && taskOfSamplesFile(name, [task]) === task);
+  if (found.length > 1) throw new ResultsInvalid(`several samples files for ${task}: ${found.join(", ")}`);
+  return found[0];
+}

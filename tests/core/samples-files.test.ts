@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ResultsInvalid } from "../../core/errors.ts";
-import { countDocuments, samplesFileFor } from "../../core/samples-count.ts";
+import { countDocuments, samplesFileFor } from "../../core/samples.ts";
 
 describe("samples files", () => {
   it("counts a 0.4.1 JSON array and 0.4.3+ JSON Lines, one per document", () => {
