@@ -32,7 +32,10 @@ const stop = async (code: number) => {
 process.on("SIGINT", () => void stop(130));
 process.on("SIGTERM", () => void stop(143));
 
-for (const [name, url] of Object.entries(stack.urls)) console.log(`${name}: ${url}`);
+for (const [name, url] of Object.entries(stack.urls)) {
+  console.log(`${name}: ${url}`);
+  if (name === "API") console.log(`Dashboard: ${url}/#key=${encodeURIComponent(stack.apiKey)}`);
+}
 console.log(`API key: ${stack.apiKey}`);
 console.log(`Table: ${stack.table}`);
 console.log(`Bucket: ${stack.bucket}`);
