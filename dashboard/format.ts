@@ -22,8 +22,6 @@ export const runStatuses = [
 export const finalStatuses = ["SUCCEEDED", "FAILED", "CANCELLED"];
 export const isFinal = (status: string) => finalStatuses.includes(status);
 
-export const shortId = (runId: string) => runId.slice(0, 8);
-
 /** A commit as git abbreviates it; branch and tag names as they are. */
 export const shortRevision = (revision: string) =>
   /^[0-9a-f]{40}$/.test(revision) ? revision.slice(0, 7) : revision;

@@ -1,7 +1,7 @@
 // Leaderboard: the latest finished run of each model on one task, metric and filter, sortable.
 import { getJson, type Metric, type RunDetail, type RunSummary } from "../api.ts";
 import { h } from "../dom.ts";
-import { num, shortId, when } from "../format.ts";
+import { num, when } from "../format.ts";
 import { simulatedBadge } from "../parts.ts";
 import { Notice, problemText, type View } from "../view.ts";
 
@@ -145,7 +145,7 @@ export function leaderboardView(query: URLSearchParams): View {
                 h(
                   "td",
                   null,
-                  h("a", { href: `#/runs/${r.runId}`, title: r.runId }, h("code", null, shortId(r.runId))),
+                  h("a", { href: `#/runs/${r.runId}`, title: r.runId }, h("code", null, r.runId)),
                 ),
                 h("td", null, h("time", { datetime: r.finishedAt }, when(r.finishedAt))),
                 hasParity ? h("td", null, parityMark(r.parity)) : null,

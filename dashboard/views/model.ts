@@ -2,7 +2,7 @@
 import uPlot from "uplot";
 import { getJson, type Metric } from "../api.ts";
 import { h } from "../dom.ts";
-import { num, shortId, shortRevision, when } from "../format.ts";
+import { num, shortRevision, when } from "../format.ts";
 import { Notice, problemText, type View } from "../view.ts";
 
 type ModelRun = {
@@ -110,7 +110,7 @@ export function modelView(modelId: string): View {
               h(
                 "tr",
                 null,
-                h("td", null, h("a", { href: `#/runs/${r.runId}` }, h("code", null, shortId(r.runId)))),
+                h("td", null, h("a", { href: `#/runs/${r.runId}` }, h("code", null, r.runId))),
                 h("td", null, r.spec.model.revision),
                 h("td", null, when(r.finishedAt)),
                 h("td", { class: "num" }, num(value[i])),

@@ -2,7 +2,7 @@
 // prints it, its attempts on a timeline, parity verdicts when present, its artifacts, and cancel.
 import { type Attempt, getJson, getText, type RunDetail, sendJson, session } from "../api.ts";
 import { h, swap } from "../dom.ts";
-import { isFinal, shortId, tasksOf, usd, when } from "../format.ts";
+import { isFinal, tasksOf, usd, when } from "../format.ts";
 import { genericTable, progressBar, simulatedBadge, statusBadge } from "../parts.ts";
 import { Notice, poll, problemText, type View } from "../view.ts";
 
@@ -10,7 +10,7 @@ const EVERY_MS = 1000;
 
 export function runView(runId: string): View {
   const notice = new Notice();
-  const heading = h("h1", { tabindex: -1 }, "Run ", h("code", null, shortId(runId)));
+  const heading = h("h1", { tabindex: -1 }, "Run ", h("code", null, runId));
   // Each section is rebuilt from the latest answer and swapped in only when it changed.
   const slots: Record<
     "summary" | "progress" | "actions" | "results" | "timeline" | "parity" | "artifacts",
@@ -104,7 +104,7 @@ export function runView(runId: string): View {
   }
 
   const stop = poll(tick, EVERY_MS, notice);
-  return { title: `Run ${shortId(runId)}`, el, stop };
+  return { title: `Run ${runId}`, el, stop };
 }
 
 function summary(r: RunDetail) {
@@ -128,7 +128,6 @@ function summary(r: RunDetail) {
     h(
       "dl",
       null,
-      item("Run id", h("code", null, r.runId)),
       item("Model", h("a", { href: `#/models/${encodeURIComponent(spec.model.id)}` }, spec.model.id)),
       item("Revision", `${spec.model.revision} · ${spec.model.dtype}`),
       item("Tasks", spec.suite ? `${spec.suite}: ${tasksOf(spec.tasks)}` : tasksOf(spec.tasks)),

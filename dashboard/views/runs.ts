@@ -1,7 +1,7 @@
 // Runs: newest first, each with its live progress, attempts and cost; filter by model or status; paging.
 import { getJson, type RunDetail, type RunSummary } from "../api.ts";
 import { h, swap } from "../dom.ts";
-import { isFinal, runStatuses, shortId, shortRevision, tasksOf, usd, when } from "../format.ts";
+import { isFinal, runStatuses, shortRevision, tasksOf, usd, when } from "../format.ts";
 import { progressBar, simulatedBadge, statusBadge } from "../parts.ts";
 import { Notice, poll, type View } from "../view.ts";
 
@@ -111,20 +111,16 @@ export function runsView(query: URLSearchParams): View {
     const tr = h(
       "tr",
       { class: "clickable", "data-run": run.runId },
+      h("td", null, h("a", { href: `#/runs/${run.runId}` }, h("code", null, run.runId))),
       h(
         "td",
         null,
-        h("a", { href: `#/runs/${run.runId}`, title: run.runId }, h("code", null, shortId(run.runId))),
+        statusBadge(status, detail?.reason ?? run.reason),
         run.simulated ? [" ", simulatedBadge()] : null,
       ),
-      h("td", null, statusBadge(status, detail?.reason ?? run.reason)),
       h("td", null, run.model.id, h("span", { class: "muted" }, ` @${shortRevision(run.model.revision)}`)),
       h("td", null, tasksOf(run.tasks)),
-      h(
-        "td",
-        null,
-        progressBar(`progress of run ${shortId(run.runId)}`, status, detail?.phase, detail?.progress),
-      ),
+      h("td", null, progressBar(`progress of run ${run.runId}`, status, detail?.phase, detail?.progress)),
       h(
         "td",
         { class: "num" },

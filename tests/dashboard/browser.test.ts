@@ -57,7 +57,11 @@ describe("the dashboard", () => {
     await page.waitForSelector(row);
     assert.equal(new URL(page.url()).hash, "#/runs", "the key leaves the address bar");
     assert.equal(await page.evaluate(() => sessionStorage.getItem("spoteval.apiKey")), stack.apiKey);
-    assert.equal(await text(page, `${row} td:first-child code`), sampleRunId.slice(0, 8));
+    assert.equal(
+      await text(page, `${row} td:first-child code`),
+      sampleRunId,
+      "the whole id, as the CLI prints it",
+    );
 
     // While it evaluates: RUNNING, a bar part-filled, the engine's counts and ETA beside it.
     const running = await page.waitForFunction(
@@ -77,7 +81,19 @@ describe("the dashboard", () => {
       { polling: 100 },
       row,
     );
-    assert.match(String(await running.jsonValue()), /evaluate gsm8k · \d+\/1319/);
+    const label = String(await running.jsonValue());
+    assert.match(label, /evaluate gsm8k · \d+\/1319/);
+
+    // Live, without flicker: the row's link keeps the keyboard focus while the progress beside it moves.
+    const link = `${row} td:first-child a`;
+    await page.focus(link);
+    await page.waitForFunction(
+      (sel, before) => document.querySelector(`${sel} .progress-text`)?.textContent !== before,
+      { polling: 100 },
+      row,
+      label,
+    );
+    assert.ok(await page.$eval(link, (a) => a === document.activeElement), "focus survives the update");
 
     await page.waitForFunction(
       (sel) => document.querySelector(`${sel} .status`)?.textContent === "SUCCEEDED",
@@ -86,6 +102,10 @@ describe("the dashboard", () => {
     );
     assert.equal(await page.$eval(`${row} progress`, (p) => p.getAttribute("value")), "100");
     assert.equal(await text(page, `${row} td:nth-child(6)`), "1", "one attempt");
+    await page.focus(link);
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("table.lm-eval");
+    assert.equal(new URL(page.url()).hash, `#/runs/${sampleRunId}`, "the keyboard opens the run");
     assert.deepEqual(errors, []);
     await page.browserContext().close();
   });

@@ -50,6 +50,7 @@ describe("the packaged deployment", () => {
       [
         "functions/events/registry-event.handler",
         "functions/http/cancel-evaluation.handler",
+        "functions/http/dashboard.handler",
         "functions/http/get-evaluation.handler",
         "functions/http/huggingface-webhook.handler",
         "functions/http/leaderboard.handler",
@@ -79,8 +80,11 @@ describe("the packaged deployment", () => {
       .sort();
     assert.deepEqual(routes, [
       "DELETE /evaluations/{runId}",
+      "GET /",
+      "GET /assets/{file}",
       "GET /evaluations",
       "GET /evaluations/{runId}",
+      "GET /favicon.ico",
       "GET /leaderboard",
       "GET /models/{modelId}/results",
       "GET /openapi.json",
