@@ -19,7 +19,8 @@ const sample = {
 
 const stack = await startStack({
   port,
-  ...(process.env.SIMULATED_SECONDS ? { simulatedSeconds: Number(process.env.SIMULATED_SECONDS) } : {}),
+  // Long enough to open the printed dashboard link and watch the sample evaluate (SIMULATED_SECONDS).
+  simulatedSeconds: Number(process.env.SIMULATED_SECONDS ?? 40),
   ...(process.env.SPOTEVAL_API_KEY ? { apiKey: process.env.SPOTEVAL_API_KEY } : {}),
 });
 let stopping = false;
