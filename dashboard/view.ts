@@ -6,7 +6,7 @@ export type View = { title: string; el: HTMLElement; stop?: () => void };
 
 /**
  * Runs `tick` now and again `everyMs` after each one ends, until it returns false or the view stops.
- * A hidden tab does not poll. A failed tick shows its error and retries; a refused key ends the polling.
+ * A hidden tab does not poll. An unreachable or failing API is retried; a 4xx answer ends the polling.
  */
 export function poll(tick: () => Promise<boolean>, everyMs: number, notice: Notice): () => void {
   let stopped = false;
@@ -19,8 +19,12 @@ export function poll(tick: () => Promise<boolean>, everyMs: number, notice: Noti
         again = await tick();
         notice.clear();
       } catch (error) {
-        if (error instanceof ApiError && error.status === 401) again = false;
-        else notice.show(`Could not reach the API (${(error as Error).message}); retrying.`);
+        if (error instanceof ApiError && error.status < 500) {
+          // The request itself is wrong (a filter the API refuses, a run that does not exist): say
+          // so and stop; a refused key has already sent the page back to sign-in.
+          if (error.status !== 401) notice.show(problemText(error));
+          again = false;
+        } else notice.show(`Could not reach the API (${(error as Error).message}); retrying.`);
       }
     }
     if (!stopped && again) timer = setTimeout(run, everyMs);
