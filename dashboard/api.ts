@@ -127,7 +127,23 @@ export type Shard = {
   status?: string;
   progress?: Progress;
 };
-export type Parity = { verdict?: string; rows?: Record<string, unknown>[] };
+export type ParityRow = {
+  task?: string;
+  metric?: string;
+  filter?: string;
+  value?: number | string | null;
+  stderr?: number | string | null;
+  reference?: { value: number | string | null; stderr: number | string | null; source?: string } | null;
+  delta?: number | null;
+  z?: number | null;
+  p?: number | null;
+  test?: string;
+  verdict?: string;
+  warnings?: string[];
+};
+/** A run's agreement with reference results: an overall verdict and one row per compared metric. */
+export type Parity = { verdict?: string; overall?: string; zThreshold?: number; rows?: ParityRow[] };
+export type Delivery = Record<string, unknown>;
 export type RunDetail = RunSummary & {
   spec: {
     model: Model;
@@ -150,5 +166,6 @@ export type RunDetail = RunSummary & {
   metrics: Metric[];
   shards?: Shard[];
   parity?: Parity;
-  deliveries?: Record<string, unknown>[];
+  deliveries?: Delivery[];
+  callback?: { url?: string; deliveries?: Delivery[] };
 };

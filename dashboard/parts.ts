@@ -60,3 +60,7 @@ export function genericTable(caption: string, rows: Record<string, unknown>[]) {
     ),
   );
 }
+
+/** A parity verdict (consistent, drift, no-reference, ...) as a mark. */
+export const parityBadge = (verdict: string) =>
+  h("span", { class: `badge parity-${verdict.toLowerCase().replace(/[^a-z-]/g, "")}` }, verdict);

@@ -2,7 +2,7 @@
 import { getJson, type Metric, type RunDetail, type RunSummary } from "../api.ts";
 import { h } from "../dom.ts";
 import { num, when } from "../format.ts";
-import { simulatedBadge } from "../parts.ts";
+import { parityBadge, simulatedBadge } from "../parts.ts";
 import { Notice, problemText, type View } from "../view.ts";
 
 type Row = {
@@ -14,7 +14,7 @@ type Row = {
   runId: string;
   finishedAt: string;
   simulated: boolean;
-  parity?: string | { verdict?: string };
+  parity?: string | { verdict?: string; overall?: string };
 };
 
 const columns: { key: keyof Row; label: string; numeric?: boolean }[] = [
@@ -189,7 +189,6 @@ export function leaderboardView(query: URLSearchParams): View {
 }
 
 function parityMark(parity: Row["parity"]) {
-  const verdict = typeof parity === "string" ? parity : parity?.verdict;
-  if (!verdict) return "";
-  return h("span", { class: `badge parity-${verdict.toLowerCase()}` }, verdict);
+  const verdict = typeof parity === "string" ? parity : (parity?.verdict ?? parity?.overall);
+  return verdict ? parityBadge(verdict) : "";
 }

@@ -1,9 +1,9 @@
 // A run: what it evaluates, its live progress (per shard when sharded), the result table as lm_eval
 // prints it, its attempts on a timeline, parity verdicts when present, its artifacts, and cancel.
-import { type Attempt, getJson, getText, type RunDetail, sendJson, session } from "../api.ts";
+import { type Attempt, getJson, getText, type Parity, type RunDetail, sendJson, session } from "../api.ts";
 import { h, swap } from "../dom.ts";
-import { isFinal, tasksOf, usd, when } from "../format.ts";
-import { genericTable, progressBar, simulatedBadge, statusBadge } from "../parts.ts";
+import { isFinal, num, tasksOf, usd, when } from "../format.ts";
+import { genericTable, parityBadge, progressBar, simulatedBadge, statusBadge } from "../parts.ts";
 import { Notice, poll, problemText, type View } from "../view.ts";
 
 const EVERY_MS = 1000;
@@ -345,15 +345,76 @@ function timeline(r: RunDetail) {
   );
 }
 
-function parity(p: NonNullable<RunDetail["parity"]>) {
+function parity(p: Parity) {
+  const verdict = p.verdict ?? p.overall;
+  const rows = p.rows ?? [];
+  const known = rows.every((row) => row.task !== undefined && row.metric !== undefined);
+  const pm = (value: unknown, se: unknown) =>
+    `${num(value as number)}${typeof se === "number" ? ` ± ${num(se)}` : ""}`;
   return h(
     "section",
     { "aria-labelledby": "parity-h" },
     h("h2", { id: "parity-h" }, "Parity with the reference"),
-    p.verdict
-      ? h("p", null, h("span", { class: `badge parity-${p.verdict.toLowerCase()}` }, p.verdict))
+    verdict
+      ? h(
+          "p",
+          null,
+          parityBadge(verdict),
+          p.zThreshold ? h("span", { class: "muted" }, ` consistent when |z| ≤ ${p.zThreshold}`) : "",
+        )
       : null,
-    p.rows?.length ? genericTable("Parity by metric", p.rows) : null,
+    rows.length && !known ? genericTable("Parity by metric", rows as Record<string, unknown>[]) : null,
+    rows.length && known
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "data parity" },
+            h("caption", null, "Parity by metric"),
+            h(
+              "thead",
+              null,
+              h(
+                "tr",
+                null,
+                ["Task", "Metric", "Filter", "Value", "Reference", "Δ", "z", "p", "Test", "Verdict"].map(
+                  (c) => h("th", { scope: "col" }, c),
+                ),
+              ),
+            ),
+            h(
+              "tbody",
+              null,
+              rows.map((row) =>
+                h(
+                  "tr",
+                  null,
+                  h("td", null, row.task ?? ""),
+                  h("td", null, row.metric ?? ""),
+                  h("td", null, row.filter ?? ""),
+                  h("td", { class: "num" }, pm(row.value, row.stderr)),
+                  h(
+                    "td",
+                    { class: "num", title: row.reference?.source },
+                    row.reference ? pm(row.reference.value, row.reference.stderr) : "none",
+                  ),
+                  h("td", { class: "num" }, num(row.delta)),
+                  h("td", { class: "num" }, num(row.z, 2)),
+                  h("td", { class: "num" }, num(row.p, 3)),
+                  h("td", null, row.test ?? ""),
+                  h(
+                    "td",
+                    null,
+                    row.verdict ? parityBadge(row.verdict) : "",
+                    row.warnings?.length ? h("span", { class: "warn" }, ` ${row.warnings.join("; ")}`) : "",
+                  ),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null,
   );
 }
 
@@ -376,6 +437,7 @@ function artifacts(r: RunDetail) {
       },
       `Download ${format.toUpperCase()}`,
     );
+  const deliveries = r.deliveries ?? r.callback?.deliveries ?? [];
   const samples = r.samples === undefined ? [] : Array.isArray(r.samples) ? r.samples : [r.samples];
   return h(
     "section",
@@ -399,6 +461,8 @@ function artifacts(r: RunDetail) {
           download("markdown", "text/markdown", "md"),
         )
       : null,
-    r.deliveries?.length ? genericTable("Deliveries", r.deliveries) : null,
+    deliveries.length
+      ? genericTable(`Callback deliveries${r.callback?.url ? ` to ${r.callback.url}` : ""}`, deliveries)
+      : null,
   );
 }

@@ -294,6 +294,111 @@ describe("the dashboard", () => {
     });
   });
 
+  it("shows fields later versions of the API add (shards, parity, callback deliveries) when present", async () => {
+    const { page, errors } = await tab();
+    // The API as a later version might answer: the real answers, with those fields added.
+    const added = {
+      shards: [
+        {
+          shard: 1,
+          tasks: ["mmlu_anatomy"],
+          status: "SUCCEEDED",
+          progress: { phase: "done", done: 135, total: 135 },
+        },
+        {
+          shard: 2,
+          tasks: ["mmlu_astronomy"],
+          status: "RUNNING",
+          progress: { phase: "evaluate", done: 40, total: 152 },
+        },
+      ],
+      parity: {
+        overall: "drift",
+        zThreshold: 1.96,
+        rows: [
+          {
+            task: "gsm8k",
+            metric: "exact_match",
+            filter: "strict-match",
+            value: 0.3806,
+            stderr: 0.0134,
+            reference: { value: 0.3813, stderr: 0.0134, source: "published" },
+            delta: -0.0007,
+            z: 0.04,
+            p: 0.97,
+            test: "z",
+            verdict: "consistent",
+            warnings: [],
+          },
+        ],
+      },
+      callback: {
+        url: "https://example.com/hook",
+        deliveries: [{ at: "2026-01-01T00:00:00Z", outcome: "delivered", status: 200, ms: 41 }],
+      },
+    };
+    await page.setRequestInterception(true);
+    page.on("request", (request) => {
+      const url = new URL(request.url());
+      const run = url.pathname === `/evaluations/${sampleRunId}` && !url.search;
+      const board = url.pathname === "/leaderboard";
+      if (!run && !board) return void request.continue();
+      void (async () => {
+        const real = await fetch(request.url(), { headers: request.headers() });
+        const body = (await real.json()) as { rows?: Record<string, unknown>[] };
+        const answer = run
+          ? { ...body, ...added }
+          : { ...body, rows: body.rows?.map((r) => ({ ...r, parity: "drift" })) };
+        await request.respond({
+          status: real.status,
+          headers: { "spoteval-access": real.headers.get("spoteval-access") ?? "" },
+          contentType: "application/json",
+          body: JSON.stringify(answer),
+        });
+      })();
+    });
+    await page.goto(`${base}/#key=${encodeURIComponent(stack.apiKey)}`);
+    await page.waitForSelector("table.runs");
+    await page.evaluate((id) => {
+      location.hash = `#/runs/${id}`;
+    }, sampleRunId);
+    await page.waitForSelector("table.shards");
+    const shards = await page.$$eval("table.shards tbody tr", (trs) => trs.map((tr) => tr.textContent ?? ""));
+    assert.equal(shards.length, 2);
+    assert.match(shards[0], /^1mmlu_anatomySUCCEEDED/);
+    assert.match(shards[1], /^2mmlu_astronomyRUNNINGevaluate · 40\/152/);
+    assert.equal(
+      await page.$eval("table.shards tbody tr:nth-child(2) progress", (p) => p.getAttribute("value")),
+      "26",
+    );
+    assert.equal(await text(page, "#parity-h + p .badge"), "drift");
+    const parityRow = await page.$$eval("table.parity tbody td", (tds) =>
+      tds.map((td) => (td.textContent ?? "").trim()),
+    );
+    assert.deepEqual(parityRow.slice(0, 5), [
+      "gsm8k",
+      "exact_match",
+      "strict-match",
+      "0.3806 ± 0.0134",
+      "0.3813 ± 0.0134",
+    ]);
+    assert.equal(parityRow.at(-1), "consistent");
+    assert.match(
+      await text(page, ".artifacts ~ table caption"),
+      /^Callback deliveries to https:\/\/example\.com\/hook$/,
+    );
+    assert.match(await text(page, ".artifacts ~ table tbody"), /delivered/);
+
+    await page.evaluate(() => {
+      location.hash = "#/leaderboard";
+    });
+    await page.waitForSelector("table.leaderboard tbody tr");
+    assert.equal(await text(page, "table.leaderboard thead th:last-child"), "Parity");
+    assert.equal(await text(page, "table.leaderboard tbody tr:first-child td:last-child .badge"), "drift");
+    assert.deepEqual(errors, []);
+    await page.browserContext().close();
+  });
+
   it("tells a wrong key clearly, and only its 401 is logged", async () => {
     const { page, errors } = await tab();
     await page.goto(`${base}/#key=se_not_a_key`);
