@@ -115,6 +115,11 @@ session.onRefused = (error) => {
   show(signInView(refused, (key) => void signIn(key)));
 };
 
+// The skip link's #main would be a route here: it moves the focus instead.
+document.querySelector(".skip")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
 window.addEventListener("hashchange", route);
 if (session.key() && !location.hash.startsWith("#key=")) {
   if (await verify()) route();

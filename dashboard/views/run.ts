@@ -447,6 +447,14 @@ function artifacts(r: RunDetail) {
       "ul",
       { class: "artifacts" },
       r.results ? h("li", null, "Raw results: ", h("code", null, r.results)) : null,
+      r.results && !r.samples
+        ? h(
+            "li",
+            null,
+            "Per-sample logs: beside the results, in ",
+            h("code", null, r.results.slice(0, r.results.lastIndexOf("/") + 1)),
+          )
+        : null,
       samples.map((s) => h("li", null, "Samples: ", h("code", null, s))),
       !r.results && !samples.length ? h("li", { class: "muted" }, "No results file yet.") : null,
     ),

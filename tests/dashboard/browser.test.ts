@@ -146,6 +146,10 @@ describe("the dashboard", () => {
     assert.match(attempts[0], /FINISHED/);
     assert.ok(await page.$("table.timeline .track .bar"), "the attempt is drawn on the timeline");
     assert.match(await text(page, ".artifacts"), /Raw results: s3:\/\/spoteval-local-artifacts\/runs\//);
+    assert.match(
+      await text(page, ".artifacts"),
+      new RegExp(`Per-sample logs .* in s3://spoteval-local-artifacts/runs/${sampleRunId}/attempt-1/$`),
+    );
     assert.equal(await page.$(".actions button"), null, "a finished run offers no cancel");
     assert.deepEqual(errors, []);
     await page.browserContext().close();
