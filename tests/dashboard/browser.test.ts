@@ -148,7 +148,9 @@ describe("the dashboard", () => {
     assert.match(await text(page, ".artifacts"), /Raw results: s3:\/\/spoteval-local-artifacts\/runs\//);
     assert.match(
       await text(page, ".artifacts"),
-      new RegExp(`Per-sample logs .* in s3://spoteval-local-artifacts/runs/${sampleRunId}/attempt-1/$`),
+      new RegExp(
+        `Per-sample logs: beside the results, in s3://spoteval-local-artifacts/runs/${sampleRunId}/attempt-1/$`,
+      ),
     );
     assert.equal(await page.$(".actions button"), null, "a finished run offers no cancel");
     assert.deepEqual(errors, []);
