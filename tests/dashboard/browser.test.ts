@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "puppeteer-core";
 import { hashKey } from "../../core/auth.ts";
-import { testStack, waitFor } from "../support/stack.ts";
+import { testStack } from "../support/stack.ts";
 import { launchChromium, watchErrors } from "./support.ts";
 
 const readOnlyKey = "se_dashboard_read_only";
@@ -37,7 +37,8 @@ const sample = {
 async function tab(): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
+  // Generous: on a loaded machine a 6 s simulated run has taken 40 s end to end.
+  page.setDefaultTimeout(150_000);
   return { page, errors: watchErrors(page) };
 }
 
@@ -294,10 +295,6 @@ describe("the dashboard", () => {
     assert.equal(await page.$("form.submit"), null);
     assert.deepEqual(errors, []);
     await page.browserContext().close();
-    await waitFor("the read-only test's run to end", async () => {
-      const r = await stack.api(`/evaluations/${runId}`);
-      return ["SUCCEEDED", "FAILED", "CANCELLED"].includes(r.body.status as string) ? true : undefined;
-    });
   });
 
   it("shows fields later versions of the API add (shards, parity, callback deliveries) when present", async () => {

@@ -17,6 +17,7 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
+    timeout: 120_000, // starting Chromium on a loaded 2-core machine
     userDataDir: profile,
     args: [
       "--no-sandbox",

@@ -30,7 +30,7 @@ before(async () => {
     {
       cwd: projectRoot,
       env,
-      timeout: 180_000,
+      timeout: 400_000,
     },
   );
   const template = JSON.parse(await readFile(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
