@@ -130,7 +130,7 @@ export function submitView(): View {
       error("f-types"),
       h(
         "div",
-        { class: "field" },
+        { class: "field check" },
         h(
           "label",
           null,
