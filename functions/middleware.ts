@@ -118,7 +118,7 @@ export function route<B extends z.ZodMiniType, P extends z.ZodMiniType, Q extend
         : undefined;
       const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;
       const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, "query") : undefined;
-      return fn(
+      const result = await fn(
         {
           body: body as z.output<B>,
           path: path as z.output<P>,
@@ -128,6 +128,8 @@ export function route<B extends z.ZodMiniType, P extends z.ZodMiniType, Q extend
         },
         context,
       );
+      // What the key may do, so a client (the dashboard) can offer only what it will be allowed.
+      return { ...result, headers: { ...result.headers, "spoteval-access": access } };
     });
 }
 

@@ -59,7 +59,7 @@ export class LocalGateway {
 
   listen(port: number, host = "127.0.0.1"): Promise<string> {
     this.server = createServer(async (req, res) => {
-      const send = (status: number, headers: Record<string, string>, body: string) => {
+      const send = (status: number, headers: Record<string, string>, body: string | Buffer) => {
         res.writeHead(status, headers);
         res.end(body);
       };
@@ -131,7 +131,7 @@ export class LocalGateway {
         send(
           result.statusCode ?? 200,
           outHeaders,
-          result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64").toString() : (result.body ?? ""),
+          result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : (result.body ?? ""),
         );
       } catch (error) {
         // What API Gateway answers when the integration itself fails.

@@ -97,7 +97,8 @@ try {
   stack = await startStack({
     port,
     dataDir,
-    ...(process.env.SIMULATED_SECONDS ? { simulatedSeconds: Number(process.env.SIMULATED_SECONDS) } : {}),
+    // Long enough to open the printed dashboard link and watch the sample evaluate (SIMULATED_SECONDS).
+    simulatedSeconds: Number(process.env.SIMULATED_SECONDS ?? 40),
     ...(process.env.SPOTEVAL_API_KEY ? { apiKey: process.env.SPOTEVAL_API_KEY } : {}),
     env: engineEnvironment(machine),
   });
@@ -116,7 +117,10 @@ const stop = async (code: number) => {
 process.on("SIGINT", () => void stop(130));
 process.on("SIGTERM", () => void stop(143));
 
-for (const [name, url] of Object.entries(stack.urls)) console.log(`${name}: ${url}`);
+for (const [name, url] of Object.entries(stack.urls)) {
+  console.log(`${name}: ${url}`);
+  if (name === "API") console.log(`Dashboard: ${url}/#key=${encodeURIComponent(stack.apiKey)}`);
+}
 console.log(`API key: ${stack.apiKey}`);
 console.log(`Table: ${stack.table}`);
 console.log(`Bucket: ${stack.bucket}`);

@@ -30,7 +30,7 @@ before(async () => {
     {
       cwd: projectRoot,
       env,
-      timeout: 180_000,
+      timeout: 400_000,
     },
   );
   const template = JSON.parse(await readFile(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
@@ -51,6 +51,7 @@ describe("the packaged deployment", () => {
         "functions/events/registry-event.handler",
         "functions/http/add-reference.handler",
         "functions/http/cancel-evaluation.handler",
+        "functions/http/dashboard.handler",
         "functions/http/get-evaluation.handler",
         "functions/http/huggingface-webhook.handler",
         "functions/http/leaderboard.handler",
@@ -80,8 +81,11 @@ describe("the packaged deployment", () => {
       .sort();
     assert.deepEqual(routes, [
       "DELETE /evaluations/{runId}",
+      "GET /",
+      "GET /assets/{file}",
       "GET /evaluations",
       "GET /evaluations/{runId}",
+      "GET /favicon.ico",
       "GET /leaderboard",
       "GET /models/{modelId}/results",
       "GET /openapi.json",

@@ -31,6 +31,11 @@ describe("npm start -- --once", () => {
     );
     const lines = stdout.split("\n");
     assert.ok(lines.includes(`API: http://127.0.0.1:${port}`));
+    assert.equal(
+      lines[lines.indexOf(`API: http://127.0.0.1:${port}`) + 1],
+      `Dashboard: http://127.0.0.1:${port}/#key=se_test_key`,
+      "the dashboard's sign-in link, beside the API",
+    );
     assert.ok(lines.includes(`DynamoDB: http://127.0.0.1:${port + 1}`));
     assert.ok(lines.includes(`S3: http://127.0.0.1:${port + 2}`));
     assert.ok(lines.includes(`StepFunctions: http://127.0.0.1:${port + 3}`));

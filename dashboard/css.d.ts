@@ -1,0 +1,2 @@
+// Stylesheets the bundle imports (esbuild writes them to app.css).
+declare module "*.css";
