@@ -65,6 +65,10 @@ describe("results in every format, per model, and ranked", () => {
     assert.match(md.body, /\|Tasks\|Version\|/);
     const js = await api(`/evaluations/${runId}`);
     assert.equal((js.body.metrics as unknown[]).length, 2);
+    const weighted = await api(`/evaluations/${runId}`, {
+      headers: { accept: "application/json, text/csv;q=0.1" },
+    });
+    assert.match(weighted.headers.get("content-type") ?? "", /^application\/json/, "q-values honoured");
   });
 
   it("lists every finished run of a model with its metrics, newest first", async () => {
