@@ -12,8 +12,14 @@ import {
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { Ec2SpotProvider, TAGS } from "../../core/capacity/ec2.ts";
+import { classifyLaunchErrors } from "../../core/capacity/ec2-errors.ts";
 import type { LaunchRequest } from "../../core/capacity/provider.ts";
-import { CapacityMisconfigured, CapacityUnavailable, QuotaExceeded } from "../../core/errors.ts";
+import {
+  AwsUnavailable,
+  CapacityMisconfigured,
+  CapacityUnavailable,
+  QuotaExceeded,
+} from "../../core/errors.ts";
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => ec2.reset());
@@ -286,5 +292,70 @@ describe("Ec2SpotProvider release and describe", () => {
       attempt: 3,
     });
     assert.equal(unknown.state, "unknown");
+  });
+});
+
+describe("EC2 launch errors, classified by code only", () => {
+  const thrown = (name: string, message: string, fault: "client" | "server" = "client") =>
+    Object.assign(new Error(message), { name, $fault: fault, $metadata: {} });
+
+  for (const [code, fault] of [
+    ["RequestLimitExceeded", "client"],
+    ["InternalError", "server"],
+    ["ServiceUnavailable", "server"],
+    ["TimeoutError", "client"],
+    ["SomeNewServerFault", "server"],
+  ] as const) {
+    it(`sends ${code} (${fault}) back to the state machine's retry, not a misconfiguration`, async () => {
+      subnets();
+      ec2.on(CreateFleetCommand).rejects(thrown(code, "the message says nothing we rely on", fault));
+      await assert.rejects(provider().launch(request()), AwsUnavailable);
+    });
+  }
+
+  it("does not read messages: a capacity-sounding message with a configuration code is misconfigured", () => {
+    const e = classifyLaunchErrors(
+      [{ code: "InvalidSubnetID.NotFound", message: "Insufficient capacity; please retry" }],
+      "spot inf2 capacity",
+    );
+    assert.ok(e instanceof CapacityMisconfigured);
+    const t = classifyLaunchErrors(
+      [{ code: "RequestLimitExceeded", message: "invalid launch template" }],
+      "spot inf2 capacity",
+    );
+    assert.ok(t instanceof AwsUnavailable);
+  });
+
+  it("a quota anywhere wins; mixed capacity and throttling retries; an unknown code keeps its name", () => {
+    const what = "spot inf2 capacity";
+    assert.ok(
+      classifyLaunchErrors(
+        [
+          { code: "InsufficientInstanceCapacity", message: "" },
+          { code: "VcpuLimitExceeded", message: "" },
+        ],
+        what,
+      ) instanceof QuotaExceeded,
+    );
+    assert.ok(
+      classifyLaunchErrors(
+        [
+          { code: "InsufficientInstanceCapacity", message: "" },
+          { code: "RequestLimitExceeded", message: "" },
+        ],
+        what,
+      ) instanceof AwsUnavailable,
+    );
+    const unknown = classifyLaunchErrors([{ code: "SomethingNew", message: "new" }], what);
+    assert.equal(unknown.name, "SomethingNew");
+    assert.ok(!(unknown instanceof CapacityMisconfigured) && !(unknown instanceof AwsUnavailable));
+  });
+
+  it("fleet errors in the answer are classified the same way as thrown ones", async () => {
+    subnets();
+    ec2
+      .on(CreateFleetCommand)
+      .resolves({ Errors: [{ ErrorCode: "RequestLimitExceeded", ErrorMessage: "slow down" }] });
+    await assert.rejects(provider().launch(request()), AwsUnavailable);
   });
 });
