@@ -43,6 +43,18 @@ export type Run = {
   simulated?: boolean;
   cancelRequested?: boolean;
   deadline?: string;
+  callbackDeliveries?: CallbackDelivery[];
+};
+
+/** One try at delivering a run's callback, as GET /evaluations/{id} shows it. */
+export type CallbackDelivery = {
+  at: string;
+  outcome: "delivered" | "failed" | "refused";
+  status?: number;
+  error?: string;
+  /** Whether a later try may succeed (timeouts, 5xx, 429), as decided for this one. */
+  retry?: boolean;
+  ms: number;
 };
 
 export type Attempt = {
@@ -281,6 +293,19 @@ export class RunStore {
         UpdateExpression: "SET executionArn = :arn",
         ConditionExpression: "attribute_exists(PK)",
         ExpressionAttributeValues: { ":arn": executionArn },
+      }),
+    );
+  }
+
+  /** Record the tries at delivering the callback of a run (final by then: not a state change). */
+  async recordCallbackDeliveries(runId: string, deliveries: CallbackDelivery[]): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: runKey(runId),
+        UpdateExpression: "SET callbackDeliveries = :d",
+        ConditionExpression: "attribute_exists(PK)",
+        ExpressionAttributeValues: { ":d": deliveries },
       }),
     );
   }

@@ -1,10 +1,11 @@
 // EventBridge: a Step Functions execution ended ABORTED, TIMED_OUT or FAILED. It may not have
 // released its capacity (an aborted execution runs no more states): release it here.
 import * as z from "zod/mini";
+import { deliverCallback } from "../../core/callback.ts";
 import { executionEnded } from "../../core/safety-nets.ts";
 import { runId } from "../../core/schemas.ts";
 import { task } from "../middleware.ts";
-import { capacityDeps } from "../runtime.ts";
+import { callbackDeps, capacityDeps } from "../runtime.ts";
 
 const ExecutionStatusChange = z.object({
   detail: z.looseObject({
@@ -24,10 +25,12 @@ function runOf(detail: { name: string; input?: string | null }): string {
   }
 }
 
-export const createHandler = (deps = capacityDeps) =>
+export const createHandler = (deps = capacityDeps, callbacks = callbackDeps) =>
   task(ExecutionStatusChange, async ({ detail }) => {
     const id = runOf(detail);
     const result = await executionEnded(deps(), id, detail.status, detail.cause ?? undefined);
+    // The run ended here, not in FinishRun: its callback is sent from here.
+    if (result.failed) await deliverCallback(callbacks(), id);
     console.log(
       JSON.stringify({
         level: "INFO",
