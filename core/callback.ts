@@ -3,8 +3,7 @@
 // no redirect followed, and retries with backoff for a bounded time. The target is checked again
 // before every try, after DNS resolution, and the connection goes to the address that was checked
 // (a name that resolves elsewhere a moment later is not asked again). Every try is recorded on the run.
-import { request as httpRequest, type RequestOptions } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { RequestOptions } from "node:http";
 import type { LookupFunction } from "node:net";
 import { type CallbackPolicy, CallbackRefused, checkCallbackTarget } from "./callback-target.ts";
 import { sign } from "./registry.ts";
@@ -113,7 +112,7 @@ async function tryOnce(deps: CallbackDeps, target: string, body: string, timeout
 }
 
 /** One POST to the checked addresses (never a fresh lookup), no redirects, the whole exchange within timeoutMs. */
-function post(
+async function post(
   url: URL,
   addresses: string[],
   body: string,
@@ -130,7 +129,9 @@ function post(
     headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
     lookup: pinned,
   };
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  // Loaded when a callback is sent, not at every FinishRun's cold start (TLS is the heavy part).
+  const { request: send } =
+    url.protocol === "https:" ? await import("node:https") : await import("node:http");
   return new Promise<number>((resolve, reject) => {
     const req = send(url, options, (res) => {
       res.resume(); // the answer's body is not read: only its status counts
