@@ -23,11 +23,12 @@ export function task<S extends z.ZodMiniType, R>(schema: S, fn: (input: z.output
 // ---- HTTP routes ----
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-export type Request<B, P, Q> = {
+export type Request<B, P, Q, H = Record<string, string | undefined>> = {
   body: B;
   path: P;
   query: Q;
-  headers: Record<string, string | undefined>;
+  /** All headers, lower-cased; those the route's `headers` schema names, parsed. */
+  headers: Record<string, string | undefined> & H;
   access: Access;
 };
 
@@ -103,15 +104,28 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
-export function route<B extends z.ZodMiniType, P extends z.ZodMiniType, Q extends z.ZodMiniType>(
-  spec: { access: Access; body?: B; path?: P; query?: Q },
-  fn: (request: Request<z.output<B>, z.output<P>, z.output<Q>>, context: Context) => Promise<HttpResult>,
+/**
+ * A route with an API key, built from its spec (core/routes.ts): the schemas it parses are the ones
+ * the OpenAPI document shows, and the spec stays on the handler so a test can compare the two.
+ */
+export function route<
+  B extends z.ZodMiniType,
+  P extends z.ZodMiniType,
+  Q extends z.ZodMiniType,
+  H extends z.ZodMiniType = z.ZodMiniType<Record<string, never>>,
+>(
+  spec: { access: Access; body?: B; path?: P; query?: Q; headers?: H },
+  fn: (
+    request: Request<z.output<B>, z.output<P>, z.output<Q>, z.output<H>>,
+    context: Context,
+  ) => Promise<HttpResult>,
 ) {
-  return middy<APIGatewayProxyEventV2, HttpResult>()
+  const handler = middy<APIGatewayProxyEventV2, HttpResult>()
     .use(problemJson())
     .handler(async (event, context) => {
       const headers = headersOf(event);
       const access = authorize(headers.authorization, await apiKeys(), spec.access);
+      const parsedHeaders = spec.headers ? parse(spec.headers, headers, "header") : {};
       const body = spec.body ? parse(spec.body, readBody({ ...event, headers }), "body") : undefined;
       const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;
       const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, "query") : undefined;
@@ -120,12 +134,13 @@ export function route<B extends z.ZodMiniType, P extends z.ZodMiniType, Q extend
           body: body as z.output<B>,
           path: path as z.output<P>,
           query: query as z.output<Q>,
-          headers,
+          headers: { ...headers, ...(parsedHeaders as object) } as Request<B, P, Q, z.output<H>>["headers"],
           access,
         },
         context,
       );
     });
+  return Object.assign(handler, { spec });
 }
 
 export const text = (contentType: string, body: string): HttpResult => ({
