@@ -6,6 +6,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -472,19 +473,17 @@ export class RunStore {
 
   async listMetrics(runId: string): Promise<StoredMetric[]> {
     const items: StoredMetric[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "PK = :pk AND begins_with(SK, :sk)",
-          ExpressionAttributeValues: { ":pk": `RUN#${runId}`, ":sk": "METRIC#" },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const i of out.Items ?? []) items.push(strip<StoredMetric>(i) as StoredMetric);
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :sk)",
+        ExpressionAttributeValues: { ":pk": `RUN#${runId}`, ":sk": "METRIC#" },
+      },
+    );
+    for await (const page of pages) {
+      for (const i of page.Items ?? []) items.push(strip<StoredMetric>(i) as StoredMetric);
+    }
     return items.sort((a, b) => a.order - b.order);
   }
 }

@@ -4,11 +4,12 @@
 import {
   CreateFleetCommand,
   type CreateFleetCommandOutput,
-  DescribeInstancesCommand,
+  type DescribeInstancesCommand,
   DescribeSpotPriceHistoryCommand,
   DescribeSubnetsCommand,
   type EC2Client,
   type Instance as Ec2Instance,
+  paginateDescribeInstances,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { CapacityMisconfigured } from "../errors.ts";
@@ -245,14 +246,9 @@ export class Ec2SpotProvider implements CapacityProvider {
     input: ConstructorParameters<typeof DescribeInstancesCommand>[0],
   ): Promise<Ec2Instance[]> {
     const found: Ec2Instance[] = [];
-    let NextToken: string | undefined;
-    do {
-      const out = await this.config.ec2.send(
-        new DescribeInstancesCommand({ ...input, ...(NextToken ? { NextToken } : {}) }),
-      );
-      for (const r of out.Reservations ?? []) found.push(...(r.Instances ?? []));
-      NextToken = out.NextToken;
-    } while (NextToken);
+    for await (const page of paginateDescribeInstances({ client: this.config.ec2 }, input ?? {})) {
+      for (const r of page.Reservations ?? []) found.push(...(r.Instances ?? []));
+    }
     return found;
   }
 }

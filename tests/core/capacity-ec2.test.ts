@@ -226,6 +226,23 @@ describe("Ec2SpotProvider.launch", () => {
 });
 
 describe("Ec2SpotProvider release and describe", () => {
+  it("follows DescribeInstances pages (the SDK's paginator) and terminates what every page lists", async () => {
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: "i-1" }] }], NextToken: "page-2" })
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: "i-2" }] }] });
+    ec2.on(TerminateInstancesCommand).resolves({
+      TerminatingInstances: [
+        { InstanceId: "i-1", CurrentState: { Name: "shutting-down" } },
+        { InstanceId: "i-2", CurrentState: { Name: "shutting-down" } },
+      ],
+    });
+    assert.deepEqual(await provider().releaseRun("01m8gqqhta9dqa30s72mcrajz9"), ["i-1", "i-2"]);
+    const calls = ec2.commandCalls(DescribeInstancesCommand);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[1].args[0].input.NextToken, "page-2");
+  });
+
   it("terminates every live instance tagged with the run and confirms it", async () => {
     ec2
       .on(DescribeInstancesCommand)
