@@ -4,6 +4,7 @@ import * as z from "zod/mini";
 import { deliverCallback } from "../../core/callback.ts";
 import { executionEnded } from "../../core/safety-nets.ts";
 import { runId } from "../../core/schemas.ts";
+import { log, logRun } from "../log.ts";
 import { task } from "../middleware.ts";
 import { callbackDeps, capacityDeps } from "../runtime.ts";
 
@@ -28,18 +29,11 @@ function runOf(detail: { name: string; input?: string | null }): string {
 export const createHandler = (deps = capacityDeps, callbacks = callbackDeps) =>
   task(ExecutionStatusChange, async ({ detail }) => {
     const id = runOf(detail);
+    logRun(id);
     const result = await executionEnded(deps(), id, detail.status, detail.cause ?? undefined);
     // The run ended here, not in FinishRun: its callback is sent from here.
     if (result.failed) await deliverCallback(callbacks(), id);
-    console.log(
-      JSON.stringify({
-        level: "INFO",
-        message: "execution ended",
-        runId: id,
-        status: detail.status,
-        ...result,
-      }),
-    );
+    log.info("execution ended", { status: detail.status, ...result });
     return result;
   });
 export const handler = createHandler();

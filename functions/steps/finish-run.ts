@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { deliverCallback } from "../../core/callback.ts";
 import { finishStep } from "../../core/pipeline.ts";
 import { runId } from "../../core/schemas.ts";
+import { log } from "../log.ts";
 import { task } from "../middleware.ts";
 import { callbackDeps, storeDeps } from "../runtime.ts";
 
@@ -15,7 +16,14 @@ export const createHandler = (deps = storeDeps, callbacks = callbackDeps) =>
     }),
     async (input) => {
       const finished = await finishStep(deps(), input.runId, input.outcome, input.error);
-      await deliverCallback(callbacks(), input.runId);
+      const deliveries = await deliverCallback(callbacks(), input.runId);
+      const last = deliveries.at(-1);
+      if (last && last.outcome !== "delivered")
+        log.warn("callback not delivered", {
+          outcome: last.outcome,
+          tries: deliveries.length,
+          error: last.error,
+        });
       return finished;
     },
   );

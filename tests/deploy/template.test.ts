@@ -30,7 +30,7 @@ before(async () => {
     {
       cwd: projectRoot,
       env,
-      timeout: 180_000,
+      timeout: 300_000,
     },
   );
   const template = JSON.parse(await readFile(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
@@ -70,6 +70,13 @@ describe("the packaged deployment", () => {
       ].sort(),
     );
     for (const [, f] of functions) assert.equal(f.Properties.Runtime, "nodejs22.x");
+    for (const [id, f] of functions) {
+      assert.deepEqual(
+        f.Properties.LoggingConfig,
+        { LogFormat: "JSON" },
+        `${id} logs in Lambda's JSON format`,
+      );
+    }
     assert.equal(zips.length, functions.length);
   });
 
