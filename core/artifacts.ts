@@ -1,9 +1,9 @@
 // Raw results, per-sample logs and engine logs in S3, under the run they belong to.
 import {
   GetObjectCommand,
-  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
+  paginateListObjectsV2,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { NotFound } from "./errors.ts";
@@ -51,14 +51,12 @@ export class Artifacts {
 
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
-    let ContinuationToken: string | undefined;
-    do {
-      const out = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }),
-      );
-      for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
-      ContinuationToken = out.NextContinuationToken;
-    } while (ContinuationToken);
+    for await (const page of paginateListObjectsV2(
+      { client: this.s3 },
+      { Bucket: this.bucket, Prefix: prefix },
+    )) {
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    }
     return keys;
   }
 

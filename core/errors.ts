@@ -58,6 +58,15 @@ export class CapacityMisconfigured extends SpotevalError {
   override name = "CapacityMisconfigured";
 }
 
+/**
+ * AWS throttled, failed on its side (5xx) or timed out, after the SDK's own retries: the state
+ * machine retries the step (a launch keeps its client token, so a request that did land is not repeated).
+ */
+export class AwsUnavailable extends SpotevalError {
+  override name = "AwsUnavailable";
+  override statusCode = 503;
+}
+
 export class EngineFailed extends SpotevalError {
   override name = "EngineFailed";
 }

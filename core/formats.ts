@@ -1,4 +1,5 @@
 // Tabular answers as CSV and markdown, beside JSON: one place that turns rows into text.
+import Negotiator from "negotiator";
 import type { ParityRow } from "./parity.ts";
 import type { MetricRow } from "./results.ts";
 
@@ -89,11 +90,18 @@ const parityCells = (p: ParityRow | undefined) => ({
 
 export type Format = "json" | "csv" | "markdown";
 
-/** ?format= wins; then the Accept header; JSON by default. */
+const mediaTypes: Record<string, Format> = {
+  "application/json": "json",
+  "text/csv": "csv",
+  "text/markdown": "markdown",
+};
+
+/**
+ * ?format= wins; then the Accept header with its q-values (negotiator, as Express reads it); JSON
+ * when the header names none of the three or is absent.
+ */
 export function negotiate(query: string | undefined, accept: string | undefined): Format {
   if (query === "json" || query === "csv" || query === "markdown") return query;
-  const a = (accept ?? "").toLowerCase();
-  if (a.includes("text/csv")) return "csv";
-  if (a.includes("text/markdown")) return "markdown";
-  return "json";
+  const best = new Negotiator({ headers: { accept: accept ?? "*/*" } }).mediaType(Object.keys(mediaTypes));
+  return (best && mediaTypes[best]) || "json";
 }

@@ -1,34 +1,87 @@
-// The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with.
+// The OpenAPI 3.1 document, generated from the route specs the handlers validate with (core/routes.ts):
+// every path, query and header parameter is what the handler's zod schema accepts, nothing else.
 import * as z from "zod/mini";
-import { EvaluationRequest, RunStatus, runId } from "./schemas.ts";
+import pkg from "../package.json" with { type: "json" };
+import { apiRoutes, type RouteSpec } from "./routes.ts";
+import { EvaluationRequest } from "./schemas.ts";
+
+const jsonSchema = (schema: z.ZodMiniType) => {
+  const { $schema, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+};
+
+/** Named request bodies, referenced instead of inlined. */
+const components: Record<string, z.ZodMiniType> = { EvaluationRequest };
+
+type Parameter = { name: string; in: "path" | "query" | "header"; required: boolean; schema: unknown };
+
+/** One parameter per property of an object schema, required unless it is optional or defaulted. */
+function parametersOf(where: Parameter["in"], schema: z.ZodMiniObject | undefined): Parameter[] {
+  if (!schema) return [];
+  const object = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(object.properties ?? {}).map(([name, property]) => ({
+    name: where === "header" ? name.replace(/(^|-)([a-z])/g, (_, dash, c) => dash + c.toUpperCase()) : name,
+    in: where,
+    required: where === "path" || (object.required ?? []).includes(name),
+    schema: property,
+  }));
+}
 
 const problem = {
   description: "Problem details (RFC 9457)",
   content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 };
-const tabular = (description: string) => ({
-  description,
-  content: { "application/json": {}, "text/csv": {}, "text/markdown": {} },
-});
-const param = (
-  name: string,
-  where: "path" | "query",
-  schema: z.ZodMiniType,
-  required = where === "path",
-) => ({
-  name,
-  in: where,
-  required,
-  schema: z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }),
-});
-const format = param("format", "query", z.enum(["json", "csv", "markdown"]));
+
+function operation(spec: RouteSpec) {
+  const bodyName = Object.entries(components).find(([, schema]) => schema === spec.body)?.[0];
+  return {
+    summary: spec.summary,
+    parameters: [
+      ...parametersOf("path", spec.path),
+      ...parametersOf("query", spec.query),
+      ...parametersOf("header", spec.headers),
+    ],
+    ...(spec.body
+      ? {
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: bodyName ? { $ref: `#/components/schemas/${bodyName}` } : jsonSchema(spec.body),
+              },
+            },
+          },
+        }
+      : {}),
+    responses: Object.fromEntries(
+      Object.entries(spec.responses).map(([status, description]) => [
+        status,
+        Number(status) >= 400
+          ? problem
+          : spec.tabular
+            ? { description, content: { "application/json": {}, "text/csv": {}, "text/markdown": {} } }
+            : { description },
+      ]),
+    ),
+  };
+}
 
 export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of Object.values(apiRoutes) as RouteSpec[]) {
+    paths[spec.url] = { ...paths[spec.url], [spec.method.toLowerCase()]: operation(spec) };
+  }
+  paths["/openapi.json"] = {
+    get: { summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1" } } },
+  };
   return {
     openapi: "3.1.0",
     info: {
       title: "spoteval",
-      version: "0.1.0",
+      version: pkg.version,
       description: "LLM evaluations with lm-evaluation-harness on Spot Inferentia2",
     },
     components: {
@@ -36,7 +89,7 @@ export function openApiDocument() {
         apiKey: { type: "http", scheme: "bearer", description: "an API key (read-only or read-write)" },
       },
       schemas: {
-        EvaluationRequest: z.toJSONSchema(EvaluationRequest, { io: "input", unrepresentable: "any" }),
+        ...Object.fromEntries(Object.entries(components).map(([name, schema]) => [name, jsonSchema(schema)])),
         Problem: {
           type: "object",
           properties: {
@@ -50,99 +103,6 @@ export function openApiDocument() {
       },
     },
     security: [{ apiKey: [] }],
-    paths: {
-      "/evaluations": {
-        post: {
-          summary: "Submit an evaluation",
-          parameters: [
-            {
-              name: "Idempotency-Key",
-              in: "header",
-              required: false,
-              schema: { type: "string", maxLength: 128 },
-            },
-          ],
-          requestBody: {
-            required: true,
-            content: { "application/json": { schema: { $ref: "#/components/schemas/EvaluationRequest" } } },
-          },
-          responses: {
-            "202": { description: "Accepted: { runId, status, links }" },
-            "400": problem,
-            "401": problem,
-            "409": problem,
-            "422": problem,
-          },
-        },
-        get: {
-          summary: "List runs, newest first",
-          parameters: [
-            param("model", "query", z.string()),
-            param("status", "query", RunStatus),
-            param("limit", "query", z.int()),
-            param("cursor", "query", z.string()),
-          ],
-          responses: { "200": { description: "{ items, next }" }, "400": problem },
-        },
-      },
-      "/evaluations/{runId}": {
-        get: {
-          summary: "A run: status, progress, attempts, cost, metrics",
-          parameters: [param("runId", "path", runId), format],
-          responses: { "200": tabular("the run"), "404": problem },
-        },
-        delete: {
-          summary: "Cancel a run",
-          parameters: [param("runId", "path", runId)],
-          responses: { "202": { description: "cancel requested" }, "404": problem, "409": problem },
-        },
-      },
-      "/models/{modelId}/results": {
-        get: {
-          summary: "Every metric of every finished run of a model (modelId URL-encoded)",
-          parameters: [param("modelId", "path", z.string()), format],
-          responses: { "200": tabular("results"), "400": problem },
-        },
-      },
-      "/leaderboard": {
-        get: {
-          summary: "Latest finished run per model, ranked by a metric",
-          parameters: [
-            param("task", "query", z.string(), true),
-            param("metric", "query", z.string(), true),
-            param("filter", "query", z.string()),
-            format,
-          ],
-          responses: { "200": tabular("leaderboard"), "400": problem },
-        },
-      },
-      "/references": {
-        post: {
-          summary:
-            "Keep a harness results file (and its samples per task) as a parity reference for its model",
-          requestBody: {
-            required: true,
-            content: {
-              "application/json": {
-                schema: {
-                  type: "object",
-                  required: ["label", "results"],
-                  properties: {
-                    label: { type: "string" },
-                    results: { type: "object", description: "the results JSON the harness wrote" },
-                    samples: { type: "object", additionalProperties: { type: "string" } },
-                    model: { type: "string" },
-                  },
-                },
-              },
-            },
-          },
-          responses: { "201": { description: "kept" }, "400": problem },
-        },
-      },
-      "/openapi.json": {
-        get: { summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1" } } },
-      },
-    },
+    paths,
   };
 }

@@ -6,6 +6,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -46,6 +47,18 @@ export type Run = {
   deadline?: string;
   /** The run's scores checked against its references, once its metrics are recorded. */
   parity?: RunParity;
+  callbackDeliveries?: CallbackDelivery[];
+};
+
+/** One try at delivering a run's callback, as GET /evaluations/{id} shows it. */
+export type CallbackDelivery = {
+  at: string;
+  outcome: "delivered" | "failed" | "refused";
+  status?: number;
+  error?: string;
+  /** Whether a later try may succeed (timeouts, 5xx, 429), as decided for this one. */
+  retry?: boolean;
+  ms: number;
 };
 
 export type Attempt = {
@@ -89,6 +102,12 @@ const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   return rest as T;
 };
 
+/**
+ * How long a key whose run was never written stays reserved: longer than the timeout of any function
+ * that submits (10 s), so the request that wrote the key cannot still be about to write its run.
+ */
+export const IDEMPOTENCY_GRACE_SECONDS = 30;
+
 /** Which statuses may move to which: forward only, INTERRUPTED loops back through ACQUIRING. */
 const allowedFrom: Record<RunStatus, RunStatus[]> = {
   QUEUED: [],
@@ -115,31 +134,8 @@ export class RunStore {
     idempotency?: { key: string; bodyHash: string; ttlSeconds: number },
   ): Promise<Run> {
     if (idempotency) {
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: {
-              PK: `IDEMPOTENCY#${idempotency.key}`,
-              SK: "IDEMPOTENCY",
-              kind: "idempotency",
-              runId: run.runId,
-              bodyHash: idempotency.bodyHash,
-              expires: Math.floor(Date.now() / 1000) + idempotency.ttlSeconds,
-            },
-            ConditionExpression: "attribute_not_exists(PK)",
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const existing = await this.idempotent(idempotency.key);
-        if (existing?.bodyHash !== idempotency.bodyHash) {
-          throw new Conflict("this Idempotency-Key was already used with a different request body");
-        }
-        const prior = await this.getRun(existing.runId);
-        if (prior) return prior;
-        throw new Conflict("a request with this Idempotency-Key is still being accepted; retry shortly");
-      }
+      const prior = await this.claimKey(run.runId, idempotency);
+      if (prior) return prior;
     }
     await this.db.send(
       new PutCommand({
@@ -151,7 +147,67 @@ export class RunStore {
     return run;
   }
 
-  private async idempotent(key: string) {
+  /**
+   * Point the idempotency key at `runId`, or return the run an earlier request with the same key and
+   * body created. The key is written before the run (DynamoDB Local and dynalite have no
+   * TransactWriteItems), so a request that died in between leaves a key without a run: after
+   * IDEMPOTENCY_GRACE_SECONDS it is taken over, conditionally on still naming the dead run, so of
+   * two retries only one starts a run. An expired key (TTL deletes lazily) counts as absent.
+   */
+  private async claimKey(
+    runId: string,
+    idempotency: { key: string; bodyHash: string; ttlSeconds: number },
+  ): Promise<Run | undefined> {
+    for (let tries = 0; tries < 4; tries++) {
+      const now = Date.now();
+      const existing = await this.idempotent(idempotency.key, now);
+      let condition: { ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> };
+      if (!existing) {
+        condition = {
+          ConditionExpression: "attribute_not_exists(PK) OR expires < :now",
+          ExpressionAttributeValues: { ":now": Math.floor(now / 1000) },
+        };
+      } else {
+        if (existing.bodyHash !== idempotency.bodyHash) {
+          throw new Conflict("this Idempotency-Key was already used with a different request body");
+        }
+        const prior = await this.getRun(existing.runId);
+        if (prior) return prior;
+        if (now - (existing.acceptedAt ?? 0) < IDEMPOTENCY_GRACE_SECONDS * 1000) {
+          throw new Conflict("a request with this Idempotency-Key is still being accepted; retry shortly");
+        }
+        condition = {
+          ConditionExpression: "runId = :dead",
+          ExpressionAttributeValues: { ":dead": existing.runId },
+        };
+      }
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              PK: `IDEMPOTENCY#${idempotency.key}`,
+              SK: "IDEMPOTENCY",
+              kind: "idempotency",
+              runId,
+              bodyHash: idempotency.bodyHash,
+              acceptedAt: now,
+              expires: Math.floor(now / 1000) + idempotency.ttlSeconds,
+            },
+            ...condition,
+          }),
+        );
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // Another request claimed or took over the key meanwhile: read it again.
+      }
+    }
+    throw new Conflict("a request with this Idempotency-Key is still being accepted; retry shortly");
+  }
+
+  /** The key's item, unless it has expired (DynamoDB's TTL may delete it days later). */
+  private async idempotent(key: string, now: number) {
     const out = await this.db.send(
       new GetCommand({
         TableName: this.table,
@@ -159,7 +215,10 @@ export class RunStore {
         ConsistentRead: true,
       }),
     );
-    return out.Item as { runId: string; bodyHash: string } | undefined;
+    const item = out.Item as
+      | { runId: string; bodyHash: string; acceptedAt?: number; expires: number }
+      | undefined;
+    return item && item.expires * 1000 > now ? item : undefined;
   }
 
   async getRun(runId: string): Promise<Run | undefined> {
@@ -250,6 +309,19 @@ export class RunStore {
         UpdateExpression: "SET executionArn = :arn",
         ConditionExpression: "attribute_exists(PK)",
         ExpressionAttributeValues: { ":arn": executionArn },
+      }),
+    );
+  }
+
+  /** Record the tries at delivering the callback of a run (final by then: not a state change). */
+  async recordCallbackDeliveries(runId: string, deliveries: CallbackDelivery[]): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: runKey(runId),
+        UpdateExpression: "SET callbackDeliveries = :d",
+        ConditionExpression: "attribute_exists(PK)",
+        ExpressionAttributeValues: { ":d": deliveries },
       }),
     );
   }
@@ -416,19 +488,17 @@ export class RunStore {
 
   async listMetrics(runId: string): Promise<StoredMetric[]> {
     const items: StoredMetric[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "PK = :pk AND begins_with(SK, :sk)",
-          ExpressionAttributeValues: { ":pk": `RUN#${runId}`, ":sk": "METRIC#" },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const i of out.Items ?? []) items.push(strip<StoredMetric>(i) as StoredMetric);
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :sk)",
+        ExpressionAttributeValues: { ":pk": `RUN#${runId}`, ":sk": "METRIC#" },
+      },
+    );
+    for await (const page of pages) {
+      for (const i of page.Items ?? []) items.push(strip<StoredMetric>(i) as StoredMetric);
+    }
     return items.sort((a, b) => a.order - b.order);
   }
 }

@@ -2,6 +2,7 @@
 // record the run, start its execution. Idempotent by key, so a retried request starts nothing new.
 import { createHash } from "node:crypto";
 import * as z from "zod/mini";
+import { type CallbackPolicy, CallbackRefused, checkCallbackTarget } from "./callback-target.ts";
 import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
 import { type FetchConfig, lookupParameters } from "./model-size.ts";
@@ -26,6 +27,8 @@ export type SubmitDeps = {
   maxRunHours: number;
   /** Reads a model's config.json (the Hub) to size it when the request gives no parameter count. */
   fetchModelConfig?: FetchConfig;
+  /** Where callbacks may go; without it (or without a signing secret) a callbackUrl is refused. */
+  callbacks?: { policy: CallbackPolicy; secret: string };
 };
 
 export async function submitEvaluation(
@@ -34,6 +37,11 @@ export async function submitEvaluation(
   idempotencyKey?: string,
 ): Promise<{ run: Run; created: boolean }> {
   const spec = toRunSpec(request);
+  if (spec.callbackUrl) {
+    if (!deps.callbacks?.secret)
+      throw new CallbackRefused("this deployment sends no callbacks: it has no callbackSecret to sign them");
+    await checkCallbackTarget(spec.callbackUrl, deps.callbacks.policy);
+  }
   if (spec.model.parameters === undefined && deps.fetchModelConfig) {
     const parameters = await lookupParameters(deps.fetchModelConfig, spec.model.id, spec.model.revision);
     if (parameters) spec.model.parameters = parameters;

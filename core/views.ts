@@ -48,6 +48,9 @@ export function runDetail(run: Run, attempts: Attempt[], metrics: StoredMetric[]
     })),
     simulated: Boolean(run.simulated) || attempts.some((a) => a.simulated),
     ...(resultsUri ? { results: resultsUri } : {}),
+    ...(run.spec.callbackUrl
+      ? { callback: { url: run.spec.callbackUrl, deliveries: run.callbackDeliveries ?? [] } }
+      : {}),
     metrics: metrics.map(publicMetric),
     ...(run.parity ? { parity: run.parity } : {}),
   };

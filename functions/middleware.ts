@@ -5,6 +5,7 @@ import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { type Access, authorize } from "../core/auth.ts";
 import { InvalidRequest, SpotevalError } from "../core/errors.ts";
+import { log, withLogScope } from "./log.ts";
 import { apiKeys } from "./runtime.ts";
 
 // English messages in every problem+json, whichever schemas a handler loads first.
@@ -13,21 +14,35 @@ z.config(en());
 // ---- Step Functions tasks: parse the input, throw on failure (Step Functions matches the error name) ----
 
 export function task<S extends z.ZodMiniType, R>(schema: S, fn: (input: z.output<S>) => Promise<R>) {
-  return middy<unknown, R>().handler(async (event: unknown) => {
-    const parsed = schema.safeParse(event);
-    if (!parsed.success) throw new InvalidRequest(`bad task input: ${z.prettifyError(parsed.error)}`);
-    return fn(parsed.data);
-  });
+  return middy<unknown, R>().handler((event: unknown, context: Context) =>
+    withLogScope({ requestId: context?.awsRequestId, ...runOf(event) }, async () => {
+      const parsed = schema.safeParse(event);
+      if (!parsed.success) throw new InvalidRequest(`bad task input: ${z.prettifyError(parsed.error)}`);
+      try {
+        return await fn(parsed.data);
+      } catch (error) {
+        log.warn("task failed", { error: (error as Error).name, detail: (error as Error).message });
+        throw error;
+      }
+    }),
+  );
+}
+
+/** The run a task input or a route's path names, for the log lines of its invocation. */
+function runOf(value: unknown): { runId?: string } {
+  const runId = (value as { runId?: unknown } | null)?.runId;
+  return typeof runId === "string" && /^[0-9a-z]{26}$/.test(runId) ? { runId } : {};
 }
 
 // ---- HTTP routes ----
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-export type Request<B, P, Q> = {
+export type Request<B, P, Q, H = Record<string, string | undefined>> = {
   body: B;
   path: P;
   query: Q;
-  headers: Record<string, string | undefined>;
+  /** All headers, lower-cased; those the route's `headers` schema names, parsed. */
+  headers: Record<string, string | undefined> & H;
   access: Access;
 };
 
@@ -59,7 +74,10 @@ const problemJson = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
       );
       return;
     }
-    console.error(JSON.stringify({ level: "ERROR", message: "unhandled error", error: String(error) }));
+    await withLogScope(
+      { requestId: request.context?.awsRequestId, ...runOf(request.event?.pathParameters) },
+      async () => log.error("unhandled error", { error: String(error) }),
+    );
     request.response = problem(500, "InternalError", "the request failed; it has been logged");
   },
 });
@@ -103,34 +121,50 @@ function readBody(event: APIGatewayProxyEventV2, maxBytes = MAX_BODY_BYTES): unk
   }
 }
 
-export function route<B extends z.ZodMiniType, P extends z.ZodMiniType, Q extends z.ZodMiniType>(
+/**
+ * A route with an API key, built from its spec (core/routes.ts): the schemas it parses are the ones
+ * the OpenAPI document shows, and the spec stays on the handler so a test can compare the two.
+ */
+export function route<
+  B extends z.ZodMiniType,
+  P extends z.ZodMiniType,
+  Q extends z.ZodMiniType,
+  H extends z.ZodMiniType = z.ZodMiniType<Record<string, never>>,
+>(
   /** maxBodyBytes: for the few routes that take files (POST /references), within Lambda's 6 MB. */
-  spec: { access: Access; body?: B; path?: P; query?: Q; maxBodyBytes?: number },
-  fn: (request: Request<z.output<B>, z.output<P>, z.output<Q>>, context: Context) => Promise<HttpResult>,
+  spec: { access: Access; body?: B; path?: P; query?: Q; headers?: H; maxBodyBytes?: number },
+  fn: (
+    request: Request<z.output<B>, z.output<P>, z.output<Q>, z.output<H>>,
+    context: Context,
+  ) => Promise<HttpResult>,
 ) {
-  return middy<APIGatewayProxyEventV2, HttpResult>()
+  const handler = middy<APIGatewayProxyEventV2, HttpResult>()
     .use(problemJson())
-    .handler(async (event, context) => {
-      const headers = headersOf(event);
-      const access = authorize(headers.authorization, await apiKeys(), spec.access);
-      const body = spec.body
-        ? parse(spec.body, readBody({ ...event, headers }, spec.maxBodyBytes), "body")
-        : undefined;
-      const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;
-      const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, "query") : undefined;
-      const result = await fn(
-        {
-          body: body as z.output<B>,
-          path: path as z.output<P>,
-          query: query as z.output<Q>,
-          headers,
-          access,
-        },
-        context,
-      );
-      // What the key may do, so a client (the dashboard) can offer only what it will be allowed.
-      return { ...result, headers: { ...result.headers, "spoteval-access": access } };
-    });
+    .handler((event, context) =>
+      withLogScope({ requestId: context?.awsRequestId, ...runOf(event.pathParameters) }, async () => {
+        const headers = headersOf(event);
+        const access = authorize(headers.authorization, await apiKeys(), spec.access);
+        const parsedHeaders = spec.headers ? parse(spec.headers, headers, "header") : {};
+        const body = spec.body
+          ? parse(spec.body, readBody({ ...event, headers }, spec.maxBodyBytes), "body")
+          : undefined;
+        const path = spec.path ? parse(spec.path, event.pathParameters ?? {}, "path") : undefined;
+        const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, "query") : undefined;
+        const result = await fn(
+          {
+            body: body as z.output<B>,
+            path: path as z.output<P>,
+            query: query as z.output<Q>,
+            headers: { ...headers, ...(parsedHeaders as object) } as Request<B, P, Q, z.output<H>>["headers"],
+            access,
+          },
+          context,
+        );
+        // What the key may do, so a client (the dashboard) can offer only what it will be allowed.
+        return { ...result, headers: { ...result.headers, "spoteval-access": access } };
+      }),
+    );
+  return Object.assign(handler, { spec });
 }
 
 export const text = (contentType: string, body: string): HttpResult => ({
@@ -141,7 +175,11 @@ export const text = (contentType: string, body: string): HttpResult => ({
 
 /** A route with no API key (webhooks verify their sender themselves; the OpenAPI document is public). */
 export function publicRoute(fn: (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>) {
-  return middy<APIGatewayProxyEventV2, HttpResult>().use(problemJson()).handler(fn);
+  return middy<APIGatewayProxyEventV2, HttpResult>()
+    .use(problemJson())
+    .handler((event, context) =>
+      withLogScope({ requestId: context?.awsRequestId }, () => fn(event, context)),
+    );
 }
 
 export const json = (

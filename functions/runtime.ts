@@ -7,6 +7,8 @@ import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
 import { type KeyHash, parseKeyHashes } from "../core/auth.ts";
 import { dynamoClient, ec2Client, eventBridgeClient, s3Client, sfnClient } from "../core/aws.ts";
+import type { CallbackDeps } from "../core/callback.ts";
+import { type CallbackPolicy, listSetting, systemResolve } from "../core/callback-target.ts";
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { DeviceSlot, LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
@@ -61,6 +63,11 @@ const Env = z.object({
   WATCHED_MODELS: z._default(z.string(), ""),
   DEFAULT_SUITE: z._default(z.enum(["open-llm-leaderboard-v1"]), "open-llm-leaderboard-v1"),
   DEFAULT_TASKS: z._default(z.string(), ""),
+  /** Callbacks: the schemes allowed ("https" in AWS; the local stack adds "http"), the hosts that may
+   * receive them despite resolving to internal addresses (empty by default), the signing secret. */
+  CALLBACK_SCHEMES: z._default(z.string(), "https"),
+  CALLBACK_ALLOWED_HOSTS: z._default(z.string(), ""),
+  CALLBACK_SECRET: z._default(z.string(), ""),
   /** Size models without a parameter count from their config.json on the Hub ("off" locally). */
   MODEL_CONFIG_LOOKUP: z._default(z.enum(["hub", "off"]), "hub"),
   /** Parity: |Δ| / combined stderr above this is drift, unless a request sets its own (core/parity.ts). */
@@ -180,10 +187,24 @@ export const capacityDeps = (): CapacityDeps => ({
   settings: pipelineSettings(),
 });
 
+/** Where callbacks may go, from the deployment's (or the local stack's) configuration. */
+export const callbackPolicy = (c: Env = config()): CallbackPolicy => ({
+  schemes: listSetting(c.CALLBACK_SCHEMES),
+  allowedHosts: listSetting(c.CALLBACK_ALLOWED_HOSTS),
+  resolve: systemResolve,
+});
+
+export const callbackDeps = (): CallbackDeps => ({
+  store: runStore(),
+  policy: callbackPolicy(),
+  secret: config().CALLBACK_SECRET,
+});
+
 export const submitDeps = (): SubmitDeps => {
   const c = config();
   return {
     store: runStore(),
+    callbacks: { policy: callbackPolicy(c), secret: c.CALLBACK_SECRET },
     maxAttempts: c.MAX_ATTEMPTS,
     maxRunHours: c.MAX_RUN_HOURS,
     ...(c.MODEL_CONFIG_LOOKUP === "hub" ? { fetchModelConfig: hubConfig } : {}),

@@ -162,6 +162,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // No network here: a model without a parameter count is planned as a 7B one.
     MODEL_CONFIG_LOOKUP: "off",
     ...(data ? { LOCAL_PROCESS_RECORDS: data.processes } : {}),
+    // Callbacks may use http here; which internal hosts may receive them comes from the environment.
+    CALLBACK_SCHEMES: "https,http",
     ...options.env,
   });
 

@@ -4,16 +4,18 @@
 import {
   CreateFleetCommand,
   type CreateFleetCommandOutput,
-  DescribeInstancesCommand,
+  type DescribeInstancesCommand,
   DescribeSpotPriceHistoryCommand,
   DescribeSubnetsCommand,
   type EC2Client,
   type Instance as Ec2Instance,
+  paginateDescribeInstances,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { CapacityMisconfigured, CapacityUnavailable, QuotaExceeded } from "../errors.ts";
+import { CapacityMisconfigured } from "../errors.ts";
 import { instanceShapes } from "../planner.ts";
 import type { InstanceType } from "../schemas.ts";
+import { classifyLaunchErrors, launchErrorOf } from "./ec2-errors.ts";
 import type {
   CapacityProvider,
   Instance,
@@ -28,18 +30,6 @@ export const TAGS = {
   runId: "spoteval-run-id",
   attempt: "spoteval-attempt",
 } as const;
-
-/** Codes that mean "no capacity right now": retried with backoff, then the next rung of the ladder. */
-const CAPACITY_CODES = new Set([
-  "InsufficientInstanceCapacity",
-  "InsufficientCapacity",
-  "UnfulfillableCapacity",
-  "MaxSpotInstanceCountExceeded",
-  "SpotMaxPriceTooLow",
-  "InsufficientHostCapacity",
-  "InsufficientReservedInstanceCapacity",
-]);
-const QUOTA_CODES = new Set(["VcpuLimitExceeded", "InstanceLimitExceeded", "MaxFleetCountExceeded"]);
 
 export type Ec2ProviderConfig = {
   ec2: EC2Client;
@@ -158,13 +148,13 @@ export class Ec2SpotProvider implements CapacityProvider {
         }),
       );
     } catch (error) {
-      throw classify([{ code: (error as Error).name, message: (error as Error).message }], rung);
+      throw classifyLaunchErrors([launchErrorOf(error)], describeRung(rung));
     }
     const launched = out.Instances?.find((i) => i.InstanceIds?.length);
     if (!launched) {
-      throw classify(
+      throw classifyLaunchErrors(
         (out.Errors ?? []).map((e) => ({ code: e.ErrorCode ?? "Unknown", message: e.ErrorMessage ?? "" })),
-        rung,
+        describeRung(rung),
       );
     }
     const instanceId = launched.InstanceIds?.[0] as string;
@@ -256,14 +246,9 @@ export class Ec2SpotProvider implements CapacityProvider {
     input: ConstructorParameters<typeof DescribeInstancesCommand>[0],
   ): Promise<Ec2Instance[]> {
     const found: Ec2Instance[] = [];
-    let NextToken: string | undefined;
-    do {
-      const out = await this.config.ec2.send(
-        new DescribeInstancesCommand({ ...input, ...(NextToken ? { NextToken } : {}) }),
-      );
-      for (const r of out.Reservations ?? []) found.push(...(r.Instances ?? []));
-      NextToken = out.NextToken;
-    } while (NextToken);
+    for await (const page of paginateDescribeInstances({ client: this.config.ec2 }, input ?? {})) {
+      for (const r of page.Reservations ?? []) found.push(...(r.Instances ?? []));
+    }
     return found;
   }
 }
@@ -288,23 +273,5 @@ function stateOf(i: Ec2Instance): InstanceState {
   };
 }
 
-/** One error class per fleet outcome; the message says what happened per code, and what to change. */
-function classify(errors: { code: string; message: string }[], rung: Rung): Error {
-  const codes = [...new Set(errors.map((e) => e.code))];
-  const detail =
-    errors.map((e) => `${e.code}: ${e.message}`).join("; ") || "EC2 launched nothing and gave no reason";
-  if (codes.length && codes.every((c) => CAPACITY_CODES.has(c))) {
-    return new CapacityUnavailable(
-      `no ${rung.market} inf2 capacity (${rung.types === "best" ? "cheapest type" : "every type"}): ${detail}`,
-    );
-  }
-  const quota = codes.find((c) => QUOTA_CODES.has(c));
-  if (quota) {
-    return new QuotaExceeded(
-      `${quota}: ${detail}. Raise the EC2 service quota "${rung.market === "spot" ? "All Inf Spot Instance Requests" : "Running On-Demand Inf instances"}" (vCPUs) in this region: inf2.xlarge needs 4, inf2.48xlarge 192.`,
-    );
-  }
-  return new CapacityMisconfigured(
-    `the launch request was refused (${detail}). Check the deploy parameters: subnets, the AMI SSM parameter, the launch template and the instance profile.`,
-  );
-}
+const describeRung = (rung: Rung) =>
+  `${rung.market} inf2 capacity (${rung.types === "best" ? "cheapest type" : "every type"})`;

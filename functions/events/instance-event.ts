@@ -2,6 +2,7 @@
 // attempt interrupted at once, so the next CheckEngine does not wait for a stale heartbeat.
 import * as z from "zod/mini";
 import { instanceInterrupted } from "../../core/safety-nets.ts";
+import { log, logRun } from "../log.ts";
 import { task } from "../middleware.ts";
 import { capacityDeps } from "../runtime.ts";
 
@@ -21,15 +22,8 @@ export const createHandler = (deps = capacityDeps) =>
         ? `Spot interruption warning: instance ${event.detail["instance-action"] ?? "terminate"} in 2 minutes`
         : `instance ${event.detail.state ?? "changed state"}`;
     const result = await instanceInterrupted(deps(), event.detail["instance-id"], reason);
-    console.log(
-      JSON.stringify({
-        level: "INFO",
-        message: "instance event",
-        instanceId: event.detail["instance-id"],
-        reason,
-        ...result,
-      }),
-    );
+    if (result.runId) logRun(result.runId);
+    log.info("instance event", { instanceId: event.detail["instance-id"], reason, ...result });
     return result;
   });
 export const handler = createHandler();

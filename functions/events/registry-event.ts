@@ -3,6 +3,7 @@
 import * as z from "zod/mini";
 import { fromSageMaker, SageMakerPackageEvent, triggerKey } from "../../core/registry.ts";
 import { submitTrigger } from "../../core/submit.ts";
+import { log, logRun } from "../log.ts";
 import { task } from "../middleware.ts";
 import { submitDeps, triggerDefaults } from "../runtime.ts";
 
@@ -21,6 +22,7 @@ export const handler = task(RegistryEvent, async (event) => {
       : fromSageMaker(event, triggerDefaults());
   if ("ignored" in trigger) return { ignored: trigger.ignored };
   const { run, created } = await submitTrigger(submitDeps(), trigger.request, trigger.key);
-  console.log(JSON.stringify({ level: "INFO", message: "registry event", runId: run.runId, created }));
+  logRun(run.runId);
+  log.info("registry event", { created });
   return { runId: run.runId, created };
 });

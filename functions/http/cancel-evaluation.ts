@@ -1,11 +1,10 @@
 // DELETE /evaluations/{runId}: cancel. The run is marked; the pipeline releases capacity and ends it CANCELLED.
-import * as z from "zod/mini";
 import { cancelRun } from "../../core/queries.ts";
-import { runId } from "../../core/schemas.ts";
+import { apiRoutes } from "../../core/routes.ts";
 import { json, route } from "../middleware.ts";
 import { runStore } from "../runtime.ts";
 
-export const handler = route({ access: "write", path: z.object({ runId }) }, async ({ path }) => {
+export const handler = route(apiRoutes.cancelEvaluation, async ({ path }) => {
   const run = await cancelRun(runStore(), path.runId);
   return json(202, {
     runId: run.runId,

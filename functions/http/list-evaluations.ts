@@ -1,17 +1,10 @@
 // GET /evaluations: newest first, filtered by model or status, paginated by an opaque cursor.
 import * as z from "zod/mini";
 import { InvalidRequest } from "../../core/errors.ts";
-import { modelIdSchema, RunStatus } from "../../core/schemas.ts";
+import { apiRoutes } from "../../core/routes.ts";
 import { runSummary } from "../../core/views.ts";
 import { json, route } from "../middleware.ts";
 import { runStore } from "../runtime.ts";
-
-const Query = z.object({
-  model: z.optional(modelIdSchema),
-  status: z.optional(RunStatus),
-  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 20),
-  cursor: z.optional(z.string().check(z.maxLength(2048))),
-});
 
 const Cursor = z.record(z.string(), z.string());
 const encode = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString("base64url");
@@ -23,7 +16,7 @@ function decode(cursor: string): Record<string, string> {
   }
 }
 
-export const handler = route({ access: "read", query: Query }, async ({ query }) => {
+export const handler = route(apiRoutes.listEvaluations, async ({ query }) => {
   if (query.model && query.status) throw new InvalidRequest("filter by model or by status, not both");
   const page = await runStore().listRuns({
     ...(query.model ? { model: query.model } : {}),

@@ -1,21 +1,13 @@
 // POST /evaluations: accept an evaluation request and start its run.
-import * as z from "zod/mini";
-import { InvalidRequest } from "../../core/errors.ts";
-import { EvaluationRequest } from "../../core/schemas.ts";
+import { apiRoutes } from "../../core/routes.ts";
 import { submitEvaluation } from "../../core/submit.ts";
+import { logRun } from "../log.ts";
 import { json, route } from "../middleware.ts";
 import { submitDeps } from "../runtime.ts";
 
-const idempotencyKey = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/, "1-128 letters, digits, _ . : -"));
-
-export const handler = route({ access: "write", body: EvaluationRequest }, async ({ body, headers }) => {
-  const given = headers["idempotency-key"];
-  const key = given === undefined ? undefined : idempotencyKey.safeParse(given);
-  if (key && !key.success)
-    throw new InvalidRequest("the Idempotency-Key header must be 1-128 letters, digits, _ . : -");
-  const { run } = await submitEvaluation(submitDeps(), body, key?.data);
+export const handler = route(apiRoutes.submitEvaluation, async ({ body, headers }) => {
+  const { run } = await submitEvaluation(submitDeps(), body, headers["idempotency-key"]);
+  logRun(run.runId);
   return json(
     202,
     { runId: run.runId, status: run.status, links: { self: `/evaluations/${run.runId}` } },

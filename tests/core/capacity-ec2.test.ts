@@ -12,8 +12,14 @@ import {
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { Ec2SpotProvider, TAGS } from "../../core/capacity/ec2.ts";
+import { classifyLaunchErrors } from "../../core/capacity/ec2-errors.ts";
 import type { LaunchRequest } from "../../core/capacity/provider.ts";
-import { CapacityMisconfigured, CapacityUnavailable, QuotaExceeded } from "../../core/errors.ts";
+import {
+  AwsUnavailable,
+  CapacityMisconfigured,
+  CapacityUnavailable,
+  QuotaExceeded,
+} from "../../core/errors.ts";
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => ec2.reset());
@@ -220,6 +226,23 @@ describe("Ec2SpotProvider.launch", () => {
 });
 
 describe("Ec2SpotProvider release and describe", () => {
+  it("follows DescribeInstances pages (the SDK's paginator) and terminates what every page lists", async () => {
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: "i-1" }] }], NextToken: "page-2" })
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: "i-2" }] }] });
+    ec2.on(TerminateInstancesCommand).resolves({
+      TerminatingInstances: [
+        { InstanceId: "i-1", CurrentState: { Name: "shutting-down" } },
+        { InstanceId: "i-2", CurrentState: { Name: "shutting-down" } },
+      ],
+    });
+    assert.deepEqual(await provider().releaseRun("01m8gqqhta9dqa30s72mcrajz9"), ["i-1", "i-2"]);
+    const calls = ec2.commandCalls(DescribeInstancesCommand);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[1].args[0].input.NextToken, "page-2");
+  });
+
   it("terminates every live instance tagged with the run and confirms it", async () => {
     ec2
       .on(DescribeInstancesCommand)
@@ -286,5 +309,70 @@ describe("Ec2SpotProvider release and describe", () => {
       attempt: 3,
     });
     assert.equal(unknown.state, "unknown");
+  });
+});
+
+describe("EC2 launch errors, classified by code only", () => {
+  const thrown = (name: string, message: string, fault: "client" | "server" = "client") =>
+    Object.assign(new Error(message), { name, $fault: fault, $metadata: {} });
+
+  for (const [code, fault] of [
+    ["RequestLimitExceeded", "client"],
+    ["InternalError", "server"],
+    ["ServiceUnavailable", "server"],
+    ["TimeoutError", "client"],
+    ["SomeNewServerFault", "server"],
+  ] as const) {
+    it(`sends ${code} (${fault}) back to the state machine's retry, not a misconfiguration`, async () => {
+      subnets();
+      ec2.on(CreateFleetCommand).rejects(thrown(code, "the message says nothing we rely on", fault));
+      await assert.rejects(provider().launch(request()), AwsUnavailable);
+    });
+  }
+
+  it("does not read messages: a capacity-sounding message with a configuration code is misconfigured", () => {
+    const e = classifyLaunchErrors(
+      [{ code: "InvalidSubnetID.NotFound", message: "Insufficient capacity; please retry" }],
+      "spot inf2 capacity",
+    );
+    assert.ok(e instanceof CapacityMisconfigured);
+    const t = classifyLaunchErrors(
+      [{ code: "RequestLimitExceeded", message: "invalid launch template" }],
+      "spot inf2 capacity",
+    );
+    assert.ok(t instanceof AwsUnavailable);
+  });
+
+  it("a quota anywhere wins; mixed capacity and throttling retries; an unknown code keeps its name", () => {
+    const what = "spot inf2 capacity";
+    assert.ok(
+      classifyLaunchErrors(
+        [
+          { code: "InsufficientInstanceCapacity", message: "" },
+          { code: "VcpuLimitExceeded", message: "" },
+        ],
+        what,
+      ) instanceof QuotaExceeded,
+    );
+    assert.ok(
+      classifyLaunchErrors(
+        [
+          { code: "InsufficientInstanceCapacity", message: "" },
+          { code: "RequestLimitExceeded", message: "" },
+        ],
+        what,
+      ) instanceof AwsUnavailable,
+    );
+    const unknown = classifyLaunchErrors([{ code: "SomethingNew", message: "new" }], what);
+    assert.equal(unknown.name, "SomethingNew");
+    assert.ok(!(unknown instanceof CapacityMisconfigured) && !(unknown instanceof AwsUnavailable));
+  });
+
+  it("fleet errors in the answer are classified the same way as thrown ones", async () => {
+    subnets();
+    ec2
+      .on(CreateFleetCommand)
+      .resolves({ Errors: [{ ErrorCode: "RequestLimitExceeded", ErrorMessage: "slow down" }] });
+    await assert.rejects(provider().launch(request()), AwsUnavailable);
   });
 });

@@ -2,6 +2,8 @@
 // OpenAPI, read-only keys, webhooks and registry events, and a table of bad requests that must each
 // get a 4xx problem and write nothing.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { hashKey } from "../../core/auth.ts";
 import { sign } from "../../core/registry.ts";
@@ -19,6 +21,9 @@ const stack = await testStack({
     REGISTRY_WEBHOOK_SECRET: "registry-secret",
     WATCHED_MODELS: "org/watched",
     DEFAULT_TASKS: "gsm8k",
+    CALLBACK_SECRET: "callback-secret",
+    // The receiver below, by name: the allowlist is the only way to a loopback address.
+    CALLBACK_ALLOWED_HOSTS: "localhost",
   },
 });
 const api = stack.api;
@@ -65,6 +70,10 @@ describe("results in every format, per model, and ranked", () => {
     assert.match(md.body, /\|Tasks\|Version\|/);
     const js = await api(`/evaluations/${runId}`);
     assert.equal((js.body.metrics as unknown[]).length, 2);
+    const weighted = await api(`/evaluations/${runId}`, {
+      headers: { accept: "application/json, text/csv;q=0.1" },
+    });
+    assert.match(weighted.headers.get("content-type") ?? "", /^application\/json/, "q-values honoured");
   });
 
   it("lists every finished run of a model with its metrics, newest first", async () => {
@@ -208,6 +217,79 @@ describe("security", () => {
       ["negative max price", "/evaluations", post({ ...ok, capacity: { maxSpotPrice: -0.1 } }), 400],
       ["callback not a URL", "/evaluations", post({ ...ok, callbackUrl: "not a url" }), 400],
       ["callback ftp", "/evaluations", post({ ...ok, callbackUrl: "ftp://example.com/x" }), 400],
+      [
+        "callback http://127.0.0.1/hook",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://127.0.0.1/hook" }),
+        400,
+      ],
+      [
+        "callback http://2130706433/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://2130706433/" }),
+        400,
+      ],
+      [
+        "callback http://0177.0.0.1/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://0177.0.0.1/" }),
+        400,
+      ],
+      [
+        "callback http://0x7f.0.0.1/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://0x7f.0.0.1/" }),
+        400,
+      ],
+      ["callback http://[::1]/", "/evaluations", post({ ...ok, callbackUrl: "http://[::1]/" }), 400],
+      [
+        "callback http://[::ffff:127.0.0.1]/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://[::ffff:127.0.0.1]/" }),
+        400,
+      ],
+      [
+        "callback http://169.254.169.254/latest/meta-data/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://169.254.169.254/latest/meta-data/" }),
+        400,
+      ],
+      [
+        "callback http://[::ffff:a9fe:a9fe]/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://[::ffff:a9fe:a9fe]/" }),
+        400,
+      ],
+      ["callback http://10.0.0.1/", "/evaluations", post({ ...ok, callbackUrl: "http://10.0.0.1/" }), 400],
+      [
+        "callback http://172.16.0.1/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://172.16.0.1/" }),
+        400,
+      ],
+      [
+        "callback http://192.168.0.1/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://192.168.0.1/" }),
+        400,
+      ],
+      [
+        "callback http://100.64.0.1/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "http://100.64.0.1/" }),
+        400,
+      ],
+      ["callback http://[fd00::1]/", "/evaluations", post({ ...ok, callbackUrl: "http://[fd00::1]/" }), 400],
+      ["callback http://[fe80::1]/", "/evaluations", post({ ...ok, callbackUrl: "http://[fe80::1]/" }), 400],
+      ["callback http://224.0.0.1/", "/evaluations", post({ ...ok, callbackUrl: "http://224.0.0.1/" }), 400],
+      ["callback http://0.0.0.0/", "/evaluations", post({ ...ok, callbackUrl: "http://0.0.0.0/" }), 400],
+      ["callback http://[::]/", "/evaluations", post({ ...ok, callbackUrl: "http://[::]/" }), 400],
+      [
+        "callback https://user:pw@example.com/",
+        "/evaluations",
+        post({ ...ok, callbackUrl: "https://user:pw@example.com/" }),
+        400,
+      ],
       ["label value not a string", "/evaluations", post({ ...ok, labels: { team: 1 } }), 400],
       ["label key with space", "/evaluations", post({ ...ok, labels: { "my team": "x" } }), 400],
       ["oversized body", "/evaluations", post({ ...ok, labels: { a: "x".repeat(70_000) } }), 400],
@@ -258,6 +340,68 @@ describe("security", () => {
       );
     }
     assert.equal((await allRuns()).length, before, "no request above wrote a run");
+  });
+});
+
+describe("callbacks", () => {
+  it("names why a callback target is refused at submit", async () => {
+    for (const [url, why] of [
+      ["http://169.254.169.254/latest/meta-data/", /link-local/],
+      ["http://0x7f.0.0.1/", /loopback/],
+      ["http://[::ffff:10.0.0.1]/", /private/],
+      ["http://localhost.:9/", /loopback|does not resolve/],
+    ] as const) {
+      const res = await api("/evaluations", {
+        method: "POST",
+        json: sampleRequest("org/m", { callbackUrl: url }),
+      });
+      assert.equal(res.status, 400, url);
+      assert.match(res.body.detail as string, why, url);
+    }
+  });
+
+  it("POSTs the signed summary when the run ends, and GET /evaluations/{id} shows the delivery", async () => {
+    const got: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => {
+        body += c;
+      });
+      req.on("end", () => {
+        got.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (receiver.address() as AddressInfo).port;
+      const runId = await submit("org/callback", { callbackUrl: `http://localhost:${port}/done` });
+      const run = await finished(runId);
+      assert.equal(run.status, "SUCCEEDED");
+      const shown = await waitFor("the delivery to be recorded", async () => {
+        const res = await api(`/evaluations/${runId}`);
+        const callback = res.body.callback as { url: string; deliveries: { outcome: string }[] } | undefined;
+        return callback?.deliveries.length ? callback : undefined;
+      });
+      assert.equal(shown.url, `http://localhost:${port}/done`);
+      assert.deepEqual(
+        shown.deliveries.map((d) => d.outcome),
+        ["delivered"],
+      );
+      assert.equal(got.length, 1);
+      const summary = JSON.parse(got[0].body);
+      assert.equal(summary.runId, runId);
+      assert.equal(summary.status, "SUCCEEDED");
+      assert.equal(summary.metrics.length, 2);
+      assert.equal(typeof summary.costUsd, "number");
+      assert.equal(
+        got[0].headers["x-spoteval-signature"],
+        sign("callback-secret", got[0].headers["x-spoteval-timestamp"] as string, got[0].body),
+      );
+    } finally {
+      receiver.closeAllConnections();
+      receiver.close();
+    }
   });
 });
 

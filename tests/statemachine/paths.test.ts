@@ -5,19 +5,29 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import type { CapacityProvider, LaunchRequest } from "../../core/capacity/provider.ts";
-import { CapacityUnavailable } from "../../core/errors.ts";
+import { AwsUnavailable, CapacityUnavailable } from "../../core/errors.ts";
 import type { Run } from "../../core/run-store.ts";
 import { runStore } from "../../functions/runtime.ts";
 import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
 import { lambdaContext } from "../../local/gateway.ts";
 import { pipelineDeps, sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
+const throttledTokens: string[] = [];
 /** Capacity behaviour per model id: what EC2 would do for that run (the one thing mocked). */
 const scenarios: Record<string, (base: CapacityProvider) => CapacityProvider> = {
   "test/no-capacity": (base) => ({
     ...bind(base),
     launch: async () => {
       throw new CapacityUnavailable("InsufficientInstanceCapacity: no inf2 Spot capacity in us-east-1a");
+    },
+  }),
+  "test/ec2-throttled": (base) => ({
+    ...bind(base),
+    launch: async (request) => {
+      throttledTokens.push(request.clientToken);
+      if (throttledTokens.length <= 2)
+        throw new AwsUnavailable("RequestLimitExceeded: Request limit exceeded.");
+      return base.launch(request);
     },
   }),
   "test/engine-fails": (base) => withEngineEnv(base, { SIMULATED_FAULT: "fail" }),
@@ -140,6 +150,19 @@ describe("the evaluation state machine", { concurrency: true }, () => {
     assert.equal(retries.length, 5, "the Retry of AcquireCapacity ran its 5 attempts");
     const [attempt] = await runStore().listAttempts(run.runId);
     assert.equal(attempt.launchTries, 7, "each retry launched with a fresh client token");
+  });
+
+  it("retries a launch EC2 throttled with the same client token, and succeeds", async () => {
+    const run = await finished(runs["test/ec2-throttled"]);
+    assert.equal(run.status, "SUCCEEDED", run.reason);
+    assert.equal(throttledTokens.length, 3, "two throttled launches, then one that landed");
+    assert.equal(
+      new Set(throttledTokens).size,
+      1,
+      "one client token: a throttled launch is not a new launch",
+    );
+    assert.equal((await runStore().listAttempts(run.runId)).length, 1);
+    await assertNothingLeft(run.runId);
   });
 
   it("fails with EngineFailed when the harness errors, and releases the instance", async () => {
