@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { SpotevalError } from "../core/errors.ts";
 import { metricsCsv } from "../core/formats.ts";
 import { harnessTables, parseResults, uniqueRows } from "../core/results.ts";
+import { planCommand } from "./plan.ts";
 import { follow, type RunView } from "./progress.ts";
 
 const usage = `usage: spoteval parse-results FILE [--format markdown|json|csv]
@@ -77,6 +78,8 @@ const apiUsage = `usage: spoteval <command> [options]     (SPOTEVAL_URL, SPOTEVA
   cancel RUN_ID
   leaderboard --task T --metric M [--filter F] [--format markdown|json|csv]
   parse-results FILE [--format markdown|json|csv]
+  plan --model ID (--tasks a,b | --suite NAME) [--instance-type T] [--format json|text]
+                               offline: backends, instances, commands, time and cost (spoteval plan --help)
   local emit-registry-event FILE      deliver an EventBridge event to the running local stack
 
 exit codes: 0 ok, 1 run failed or cancelled, 2 usage, 3 request rejected (4xx), 4 server unreachable or 5xx`;
@@ -179,6 +182,7 @@ async function apiCommand(command: string, argv: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === "plan") return planCommand(rest);
   if (command !== "parse-results") {
     if (!command || command === "help" || command === "--help") {
       console.error(apiUsage);

@@ -61,12 +61,16 @@ export function openApiDocument() {
               required: false,
               schema: { type: "string", maxLength: 128 },
             },
+            param("dryRun", "query", z.enum(["true", "false"])),
           ],
           requestBody: {
             required: true,
             content: { "application/json": { schema: { $ref: "#/components/schemas/EvaluationRequest" } } },
           },
           responses: {
+            "200": {
+              description: "dryRun=true: the plan (shards, backends, commands, estimate); nothing is started",
+            },
             "202": { description: "Accepted: { runId, status, links }" },
             "400": problem,
             "401": problem,

@@ -55,7 +55,10 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     backend: deps.backend.name,
     simulated,
     progress: { phase: "boot", done: 0, total: 0 },
-    provenance: { harnessRevision: run.spec.harnessRevision, ...deps.provenance },
+    provenance: {
+      ...(run.spec.harnessRevision ? { harnessRevision: run.spec.harnessRevision } : {}),
+      ...deps.provenance,
+    },
   });
   if (!claimed) return { status: "STOPPED", reason: `attempt ${attempt} is no longer open` };
 
