@@ -23,8 +23,6 @@ export type RunnerDeps = {
   /** Recorded on the attempt: what produced its numbers (image, harness revision, Neuron SDK). */
   provenance?: Record<string, string>;
   now?: () => Date;
-  /** A fault to inject, for tests of the pipeline around the engine (simulated backend only). */
-  fault?: "fail" | "crash" | "hang" | "bad-results";
 };
 
 export type RunnerOutcome = {
@@ -81,7 +79,6 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
 
   // Heartbeat: progress into the attempt item; stop when the run is over, cancelled, or past its deadline.
   const beat = async () => {
-    if (deps.fault === "hang") return;
     const alive = await store.updateAttempt(runId, attempt, ["RUNNING"], {
       heartbeatAt: now().toISOString(),
       progress,
@@ -118,18 +115,6 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
       const restored = await restoreCache(artifacts, runId, cacheDir);
       log(`resuming: restored ${restored} request-cache file(s) from attempt ${attempt - 1}`);
     }
-    if (deps.fault === "crash") setTimeout(() => process.exit(137), deps.heartbeatSeconds * 1500).unref();
-    if (deps.fault === "fail")
-      setTimeout(
-        () => stop("FAILED", "harness error: simulated harness error"),
-        deps.heartbeatSeconds * 1500,
-      ).unref();
-    if (deps.fault === "hang") {
-      // A harness stuck in a collective or a device call: no progress, no heartbeat, until killed.
-      await new Promise((_, reject) =>
-        abort.signal.addEventListener("abort", () => reject(abort.signal.reason)),
-      );
-    }
     const result = await deps.backend.run({
       spec: run.spec,
       runId,
@@ -151,8 +136,7 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     });
     progress = { ...progress, phase: "upload" };
     const resultsKey = artifactKeys.results(runId, attempt, basename(result.resultsFile));
-    const body = deps.fault === "bad-results" ? "{ not json" : await readFile(result.resultsFile);
-    await artifacts.putText(resultsKey, body);
+    await artifacts.putText(resultsKey, await readFile(result.resultsFile));
     for (const file of result.sampleFiles) {
       await artifacts.putText(
         artifactKeys.results(runId, attempt, basename(file)),
