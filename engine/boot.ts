@@ -5,10 +5,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
 import { dynamoClient, s3Client } from "../core/aws.ts";
+import { backendStacks } from "../core/backends.ts";
 import { RunStore } from "../core/run-store.ts";
+import { ON_INSTANCE, PORT_BASE } from "../core/serving.ts";
 import type { Backend } from "./backends/backend.ts";
 import { HarnessBackend } from "./backends/harness.ts";
 import { SimulatedBackend } from "./backends/simulated.ts";
+import { VllmNeuronBackend } from "./backends/vllm-neuron.ts";
 import { Imds } from "./imds.ts";
 import { detectNeuronCores, tensorParallelDegree } from "./neuron.ts";
 import { runEngine } from "./runner.ts";
@@ -18,10 +21,16 @@ const Env = z.object({
   ATTEMPT: z.coerce.number().check(z.int(), z.gte(1)),
   SPOTEVAL_TABLE: z.string().check(z.minLength(1)),
   SPOTEVAL_BUCKET: z.string().check(z.minLength(1)),
-  ENGINE_BACKEND: z._default(z.enum(["simulated", "neuronx", "hf"]), "neuronx"),
+  /** Unset on an instance: the backend comes from the run's plan (the attempt's), else neuronx. */
+  ENGINE_BACKEND: z.optional(z.enum(["simulated", "neuronx", "vllm-neuron", "hf"])),
   ENGINE_HEARTBEAT_SECONDS: z._default(z.coerce.number().check(z.positive()), 30),
-  /** argv of the harness as JSON, default python -m lm_eval. */
-  LM_EVAL_COMMAND: z._default(z.string(), '["python","-m","lm_eval"]'),
+  /** argv of the harness as JSON; default the backend's (backendStacks). */
+  LM_EVAL_COMMAND: z.optional(z.string()),
+  /** vllm-neuron: argv of vLLM, the proxy's port (servers above it), readiness time, artifacts folder. */
+  VLLM_COMMAND: z._default(z.string(), '["vllm"]'),
+  VLLM_PORT_BASE: z._default(z.coerce.number().check(z.int(), z.gte(1024), z.lte(65000)), PORT_BASE),
+  VLLM_READY_SECONDS: z._default(z.coerce.number().check(z.positive()), 3600),
+  NEURON_COMPILED_ARTIFACTS: z._default(z.string(), ON_INSTANCE.compiledArtifacts),
   NEURON_LS: z._default(z.string(), "neuron-ls"),
   HF_DEVICE: z._default(z.string(), "cpu"),
   HF_TOKEN_SECRET_ARN: z.optional(z.string()),
@@ -36,13 +45,30 @@ const Env = z.object({
 });
 
 export type EngineEnv = z.infer<typeof Env>;
+type BackendName = NonNullable<EngineEnv["ENGINE_BACKEND"]>;
 type Log = (line: string) => void;
 
-function backend(env: EngineEnv, log: Log): Backend {
-  if (env.ENGINE_BACKEND === "simulated") return new SimulatedBackend({ seconds: env.SIMULATED_SECONDS });
-  const command = z.array(z.string()).check(z.minLength(1)).parse(JSON.parse(env.LM_EVAL_COMMAND));
+const argv = (json: string) => z.array(z.string()).check(z.minLength(1)).parse(JSON.parse(json));
+
+function backend(name: BackendName, env: EngineEnv, log: Log): Backend {
+  if (name === "simulated") return new SimulatedBackend({ seconds: env.SIMULATED_SECONDS });
+  const command = env.LM_EVAL_COMMAND
+    ? argv(env.LM_EVAL_COMMAND)
+    : backendStacks[name === "hf" ? "neuronx" : name].harnessCommand;
+  if (name === "vllm-neuron") {
+    return new VllmNeuronBackend({
+      vllmCommand: argv(env.VLLM_COMMAND),
+      harnessCommand: command,
+      detectCores: async () => (await detectNeuronCores({ neuronLs: env.NEURON_LS })).cores,
+      artifacts: new Artifacts(s3Client(), env.SPOTEVAL_BUCKET),
+      image: env.ENGINE_IMAGE ?? backendStacks["vllm-neuron"].baseImage,
+      compiledDir: env.NEURON_COMPILED_ARTIFACTS,
+      portBase: env.VLLM_PORT_BASE,
+      readySeconds: env.VLLM_READY_SECONDS,
+    });
+  }
   return new HarnessBackend({
-    model: env.ENGINE_BACKEND,
+    model: name,
     command,
     device: env.HF_DEVICE,
     tpDegree: async () => {
@@ -77,7 +103,9 @@ export async function boot(hooks: BootHooks = {}): Promise<number> {
     env.ENGINE_BACKEND !== "simulated" || env.AWS_EC2_METADATA_SERVICE_ENDPOINT !== undefined;
   const imds = new Imds(env.AWS_EC2_METADATA_SERVICE_ENDPOINT);
   const store = new RunStore(dynamoClient(), env.SPOTEVAL_TABLE);
-  const engineBackend = backend(env, log);
+  // The instance learns its backend from its run's plan; a local stack or a test may fix it instead.
+  const name = env.ENGINE_BACKEND ?? (await store.getRun(env.RUN_ID))?.plan?.backend ?? "neuronx";
+  const engineBackend = backend(name, env, log);
   const outcome = await runEngine(
     {
       store: hooks.wrapStore ? hooks.wrapStore(store, env) : store,

@@ -117,6 +117,7 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     }
     const result = await deps.backend.run({
       spec: run.spec,
+      ...(run.plan ? { plan: run.plan } : {}),
       runId,
       attempt,
       outputDir,

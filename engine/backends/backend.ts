@@ -1,8 +1,11 @@
 // A harness backend runs the evaluation for a run spec and leaves an lm-eval results file behind.
+import type { Plan } from "../../core/run-store.ts";
 import type { Progress, RunSpec } from "../../core/schemas.ts";
 
 export type BackendContext = {
   spec: RunSpec;
+  /** The run's plan (backend, tensor parallelism, vLLM configuration), when it has one. */
+  plan?: Plan;
   runId: string;
   attempt: number;
   /** Where the harness writes (its --output_path). */
