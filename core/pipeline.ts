@@ -97,6 +97,7 @@ export async function acquireStep(
       ...(run.spec.capacity.availabilityZones
         ? { availabilityZones: run.spec.capacity.availabilityZones }
         : {}),
+      backend: plan.backend ?? "neuronx",
       engineEnv: { RUN_ID: runId, ATTEMPT: String(n) },
     });
     await deps.store.updateAttempt(runId, n, ["LAUNCHING"], {
