@@ -2,6 +2,7 @@
 // Step Functions retries a Lambda whose side effect may already have happened.
 import type { Artifacts } from "./artifacts.ts";
 import type { CapacityProvider } from "./capacity/provider.ts";
+import type { EngineRecord } from "./engine-record.ts";
 import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid, StaleTransition } from "./errors.ts";
 import { planRun } from "./planner.ts";
 import { parseResults, uniqueRows } from "./results.ts";
@@ -344,6 +345,8 @@ export async function recordMetricsStep(deps: ArtifactDeps, runId: string, resul
   if (!rows.length) throw new ResultsInvalid(`results file ${resultsKey} has no metrics`);
   const written = await deps.store.putMetrics(runId, run.spec.model.id, rows);
   if (file.spoteval?.simulated) await deps.store.updateRun(runId, { simulated: true });
+  const engine = file.config?.spoteval_engine as EngineRecord | undefined;
+  if (engine) await deps.store.updateRun(runId, { engine });
   return { metrics: written, simulated: Boolean(file.spoteval?.simulated) };
 }
 

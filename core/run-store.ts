@@ -10,6 +10,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { BackendStack, NeuronBackend } from "./backends.ts";
+import type { EngineRecord } from "./engine-record.ts";
 import { Conflict, NotFound, StaleTransition } from "./errors.ts";
 import type { MetricRow } from "./results.ts";
 import type { AttemptStatus, Progress, RunSpec, RunStatus } from "./schemas.ts";
@@ -57,6 +58,8 @@ export type Run = {
   simulated?: boolean;
   cancelRequested?: boolean;
   deadline?: string;
+  /** What produced the numbers, as the engine recorded it (backend, image, versions, TP, replicas, B, L). */
+  engine?: EngineRecord;
 };
 
 export type Attempt = {

@@ -1,4 +1,5 @@
 // What clients see of a run: one shape for the API, the CLI and the local runner.
+import { type EngineRecord, engineLine } from "./engine-record.ts";
 import { type MetricRow, tablesFromRows } from "./results.ts";
 import type { Attempt, Run, StoredMetric } from "./run-store.ts";
 
@@ -64,9 +65,10 @@ export const publicMetric = (m: StoredMetric) => ({
 });
 
 /** The tables lm_eval prints, rebuilt from stored metrics; marked when the numbers are simulated. */
-export function metricsMarkdown(metrics: MetricRow[], simulated: boolean): string {
+export function metricsMarkdown(metrics: MetricRow[], simulated: boolean, engine?: EngineRecord): string {
   const { results, groups } = tablesFromRows(metrics);
-  const parts = [results, ...(groups ? [groups] : [])];
+  // The line lm_eval prints above its table, with what produced the numbers.
+  const parts = [...(engine ? [engineLine(engine)] : []), results, ...(groups ? [groups] : [])];
   if (simulated) parts.unshift(SIMULATED_NOTE);
   return parts.join("\n\n");
 }

@@ -71,6 +71,7 @@ function backend(name: BackendName, env: EngineEnv, log: Log): Backend {
     model: name,
     command,
     device: env.HF_DEVICE,
+    ...(env.ENGINE_IMAGE ? { image: env.ENGINE_IMAGE } : {}),
     tpDegree: async () => {
       const { cores, source } = await detectNeuronCores({ neuronLs: env.NEURON_LS });
       const degree = tensorParallelDegree(cores);

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { type Artifacts, artifactKeys } from "../core/artifacts.ts";
+import { asProvenance, type EngineRecord, engineLine } from "../core/engine-record.ts";
 import type { RunStore } from "../core/run-store.ts";
 import { isFinal, type Progress } from "../core/schemas.ts";
 import type { Backend } from "./backends/backend.ts";
@@ -47,16 +48,17 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     return { status: "STOPPED", reason: `run is ${run.cancelRequested ? "cancelled" : run.status}` };
   }
   const simulated = deps.backend.name === "simulated";
+  const claimedProvenance: Record<string, string> = {
+    ...(run.spec.harnessRevision ? { harnessRevision: run.spec.harnessRevision } : {}),
+    ...deps.provenance,
+  };
   const claimed = await store.updateAttempt(runId, attempt, ["LAUNCHING", "RUNNING"], {
     status: "RUNNING",
     heartbeatAt: now().toISOString(),
     backend: deps.backend.name,
     simulated,
     progress: { phase: "boot", done: 0, total: 0 },
-    provenance: {
-      ...(run.spec.harnessRevision ? { harnessRevision: run.spec.harnessRevision } : {}),
-      ...deps.provenance,
-    },
+    provenance: claimedProvenance,
   });
   if (!claimed) return { status: "STOPPED", reason: `attempt ${attempt} is no longer open` };
 
@@ -137,7 +139,7 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     });
     progress = { ...progress, phase: "upload" };
     const resultsKey = artifactKeys.results(runId, attempt, basename(result.resultsFile));
-    await artifacts.putText(resultsKey, await readFile(result.resultsFile));
+    await artifacts.putText(resultsKey, await withEngineRecord(result.resultsFile, result.engine));
     for (const file of result.sampleFiles) {
       await artifacts.putText(
         artifactKeys.results(runId, attempt, basename(file)),
@@ -145,8 +147,11 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
         "application/jsonl",
       );
     }
+    // The engine writes only its attempt; RecordMetrics copies the record to the run from the results file.
+    if (result.engine) log(engineLine(result.engine));
     await store.updateAttempt(runId, attempt, ["RUNNING"], {
       status: "FINISHED",
+      ...(result.engine ? { provenance: { ...claimedProvenance, ...asProvenance(result.engine) } } : {}),
       resultsKey,
       heartbeatAt: now().toISOString(),
       progress: { ...progress, phase: "done" },
@@ -185,6 +190,15 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     if (watcher) clearInterval(watcher);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The results file with what produced it in its `config` block (spoteval_engine), as uploaded. */
+async function withEngineRecord(file: string, engine: EngineRecord | undefined): Promise<Buffer | string> {
+  const raw = await readFile(file);
+  if (!engine) return raw;
+  const parsed = JSON.parse(raw.toString("utf8")) as { config?: Record<string, unknown> };
+  parsed.config = { ...parsed.config, spoteval_engine: engine };
+  return `${JSON.stringify(parsed, null, 2)}\n`;
 }
 
 async function saveCache(artifacts: Artifacts, runId: string, dir: string): Promise<number> {

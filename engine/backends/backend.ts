@@ -1,4 +1,5 @@
 // A harness backend runs the evaluation for a run spec and leaves an lm-eval results file behind.
+import type { EngineRecord } from "../../core/engine-record.ts";
 import type { Plan } from "../../core/run-store.ts";
 import type { Progress, RunSpec } from "../../core/schemas.ts";
 
@@ -25,6 +26,8 @@ export type BackendResult = {
   resultsFile: string;
   sampleFiles: string[];
   simulated: boolean;
+  /** What produced the numbers (backend, image, versions, parallelism), when the backend knows. */
+  engine?: EngineRecord;
 };
 
 export interface Backend {

@@ -3,7 +3,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { byFewshot, type HarnessModel, harnessArgs } from "../../core/serving.ts";
+import { backendStacks } from "../../core/backends.ts";
+import { byFewshot, type HarnessModel, harnessArgs, harnessModelArgs } from "../../core/serving.ts";
 import { lineSplitter, readProgress } from "../progress.ts";
 import type { Backend, BackendContext, BackendResult } from "./backend.ts";
 
@@ -19,6 +20,8 @@ export type HarnessOptions = {
   tpDegree?: () => Promise<number>;
   /** hf: the torch device. */
   device?: string;
+  /** The engine image, recorded with the results. */
+  image?: string;
 };
 
 /** A one-line reason from the end of the harness's log: what the user should look at first. */
@@ -126,7 +129,23 @@ export class HarnessBackend implements Backend {
       this.options.model === "neuronx"
         ? { kind: "neuronx", ...common, tpDegree: (await this.options.tpDegree?.()) ?? 1 }
         : { kind: "hf", ...common, device: this.options.device ?? "cpu" };
-    return runHarness(ctx, this.options.command, model);
+    const result = await runHarness(ctx, this.options.command, model);
+    if (model.kind !== "neuronx") return result;
+    const stack = backendStacks.neuronx;
+    return {
+      ...result,
+      engine: {
+        backend: "neuronx",
+        ...(this.options.image ? { image: this.options.image } : {}),
+        neuronSdk: stack.neuronSdk,
+        ...(stack.optimumNeuron ? { optimumNeuron: stack.optimumNeuron } : {}),
+        harness: spec.harnessRevision ?? stack.harness.revision,
+        tensorParallel: model.tpDegree,
+        replicas: 1,
+        batch: spec.batchSize,
+        modelArgs: harnessModelArgs(model),
+      },
+    };
   }
 }
 

@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Artifacts } from "../../core/artifacts.ts";
+import { backendStacks } from "../../core/backends.ts";
 import { compiledArtifactsFields, compiledArtifactsPrefix } from "../../core/compiled-artifacts.ts";
 import { modelShape } from "../../core/planner.ts";
 import {
@@ -192,7 +193,23 @@ export class VllmNeuronBackend implements Backend {
         throw error;
       });
       if (proxy) ctx.log(`round-robin: requests per server ${proxy.served.join(", ")}`);
-      return result;
+      const stack = backendStacks["vllm-neuron"];
+      return {
+        ...result,
+        engine: {
+          backend: this.name,
+          image: o.image,
+          neuronSdk: stack.neuronSdk,
+          ...(stack.vllm ? { vllm: stack.vllm } : {}),
+          ...(stack.vllmNeuron ? { vllmNeuron: stack.vllmNeuron } : {}),
+          harness: spec.harnessRevision ?? stack.harness.revision,
+          tensorParallel: vllm.tensorParallel,
+          replicas: ranges.length,
+          batch: vllm.maxNumSeqs,
+          maxModelLen: vllm.maxModelLen,
+          modelArgs: `model=${spec.model.id},revision=${spec.model.revision},dtype=${spec.model.dtype}`,
+        },
+      };
     } finally {
       ctx.signal.removeEventListener("abort", stopAll);
       stopAll();

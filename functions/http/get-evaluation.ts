@@ -23,7 +23,8 @@ export const handler = route(
       store.listMetrics(run.runId),
     ]);
     const format = negotiate(query.format, headers.accept);
-    if (format === "markdown") return text("text/markdown", metricsMarkdown(metrics, Boolean(run.simulated)));
+    if (format === "markdown")
+      return text("text/markdown", metricsMarkdown(metrics, Boolean(run.simulated), run.engine));
     if (format === "csv") return text("text/csv", metricsCsv(metrics));
     const uri = run.resultsKey ? s3Uri(config().SPOTEVAL_BUCKET, run.resultsKey) : undefined;
     return json(200, runDetail(run, attempts, metrics, uri));

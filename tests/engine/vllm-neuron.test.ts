@@ -182,6 +182,30 @@ describe("engine runner (vllm-neuron backend)", () => {
 
     const results = parseResults(await artifacts().getText(attempt.resultsKey ?? ""));
     assert.equal(results.results.gsm8k["exact_match,strict-match"], 1, "scored from the servers' answers");
+
+    // What produced the numbers: on the attempt, in the results' config block, above the table.
+    const engineRecord = {
+      backend: "vllm-neuron",
+      image: IMAGE,
+      neuronSdk: "2.31.1",
+      vllm: "0.16.0",
+      vllmNeuron: "0.5",
+      harness: "v0.4.8",
+      tensorParallel: 2,
+      replicas: 4,
+      batch: 8,
+      maxModelLen: 4096,
+      modelArgs: "model=mistralai/Mistral-7B-v0.1,revision=main,dtype=bfloat16",
+    };
+    assert.deepEqual(results.config?.spoteval_engine, engineRecord);
+    assert.equal(attempt.provenance?.tensorParallel, "2");
+    assert.equal(attempt.provenance?.replicas, "4");
+    assert.equal(attempt.provenance?.vllm, "0.16.0");
+    assert.equal(attempt.provenance?.image, IMAGE);
+    assert.match(
+      stderr,
+      /vllm-neuron \(model=mistralai\/Mistral-7B-v0\.1,revision=main,dtype=bfloat16\), tensor_parallel: 2, replicas: 4, batch_size: 8, max_model_len: 4096, lm_eval: v0\.4\.8, vllm: 0\.16\.0, vllm-neuron: 0\.5, neuron_sdk: 2\.31\.1, image: spoteval-engine-vllm-neuron:test/,
+    );
   });
 
   it("a second run of the same configuration restores the artifacts from S3 and compiles nothing", async () => {
