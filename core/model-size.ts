@@ -78,7 +78,12 @@ const familyInId = /(mixtral|mistral|llama|qwen2|gemma|gpt2|opt|bloom|falcon|phi
  * the architecture guessed from the id. A guess; the plan says so.
  */
 export function assumedShape(modelId: string, parameters: number): ModelShape {
-  const family = familyInId.exec(modelId.split("/").at(-1)?.toLowerCase() ?? "")?.[1];
+  // The last path segment that names something: s3://b/models/mistral-7b/model.tar.gz -> mistral-7b.
+  const name = modelId
+    .split("/")
+    .filter((s) => s && !/\.(tar\.gz|tgz)$/.test(s))
+    .at(-1);
+  const family = familyInId.exec(name?.toLowerCase() ?? "")?.[1];
   return {
     parameters,
     ...(family ? { architecture: family } : {}),

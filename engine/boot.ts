@@ -13,6 +13,7 @@ import { HarnessBackend } from "./backends/harness.ts";
 import { SimulatedBackend } from "./backends/simulated.ts";
 import { VllmNeuronBackend } from "./backends/vllm-neuron.ts";
 import { Imds } from "./imds.ts";
+import { fetchModel } from "./model-source.ts";
 import { detectNeuronCores, tensorParallelDegree } from "./neuron.ts";
 import { runEngine } from "./runner.ts";
 
@@ -115,6 +116,7 @@ export async function boot(hooks: BootHooks = {}): Promise<number> {
       heartbeatSeconds: env.ENGINE_HEARTBEAT_SECONDS,
       log,
       harnessEnv: await harnessEnv(env),
+      fetchModel: (uri, dir) => fetchModel(s3Client(), uri, dir),
       provenance: Object.fromEntries(
         Object.entries({
           imageHarnessRevision: env.SPOTEVAL_HARNESS_REVISION,

@@ -19,6 +19,8 @@ export type RunnerDeps = {
   log: (line: string) => void;
   /** Spot notices (IMDS on EC2); polled every noticeSeconds. */
   notices?: { poll: () => Promise<Notice | undefined>; everySeconds: number };
+  /** Downloads an s3:// model into a folder and returns the folder that holds its config.json. */
+  fetchModel?: (uri: string, dir: string) => Promise<string>;
   /** Environment the harness gets (HF token, compile cache); never logged. */
   harnessEnv?: Record<string, string>;
   /** Recorded on the attempt: what produced its numbers (image, harness revision, Neuron SDK). */
@@ -117,8 +119,15 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
       const restored = await restoreCache(artifacts, runId, cacheDir);
       log(`resuming: restored ${restored} request-cache file(s) from attempt ${attempt - 1}`);
     }
+    let modelPath: string | undefined;
+    if (run.spec.model.id.startsWith("s3://") && deps.fetchModel) {
+      progress = { phase: "download", done: 0, total: 0 };
+      modelPath = await deps.fetchModel(run.spec.model.id, join(work, "model"));
+      log(`model: ${run.spec.model.id} downloaded to ${modelPath}`);
+    }
     const result = await deps.backend.run({
       spec: run.spec,
+      ...(modelPath ? { modelPath } : {}),
       ...(run.plan ? { plan: run.plan } : {}),
       runId,
       attempt,

@@ -9,6 +9,8 @@ export type BackendContext = {
   plan?: Plan;
   runId: string;
   attempt: number;
+  /** A model from S3, downloaded: the local folder the backend loads instead of the id. */
+  modelPath?: string;
   /** Where the harness writes (its --output_path). */
   outputDir: string;
   /** Where the harness keeps its request cache (--use_cache); restored from S3 on a later attempt. */

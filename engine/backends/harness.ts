@@ -121,10 +121,10 @@ export class HarnessBackend implements Backend {
 
   async run(ctx: BackendContext): Promise<BackendResult> {
     const { spec } = ctx;
-    if (spec.model.id.startsWith("s3://")) {
-      throw new HarnessFailed("models in S3 are not supported by this engine yet: use a Hugging Face Hub id");
-    }
-    const common = { pretrained: spec.model.id, revision: spec.model.revision, dtype: spec.model.dtype };
+    // A model from S3 is a local folder by now: no revision to ask the Hub for.
+    const common = ctx.modelPath
+      ? { pretrained: ctx.modelPath, dtype: spec.model.dtype }
+      : { pretrained: spec.model.id, revision: spec.model.revision, dtype: spec.model.dtype };
     const model: HarnessModel =
       this.options.model === "neuronx"
         ? { kind: "neuronx", ...common, tpDegree: (await this.options.tpDegree?.()) ?? 1 }

@@ -94,9 +94,6 @@ export class VllmNeuronBackend implements Backend {
 
   async run(ctx: BackendContext): Promise<BackendResult> {
     const { spec } = ctx;
-    if (spec.model.id.startsWith("s3://")) {
-      throw new HarnessFailed("models in S3 are not supported by this engine yet: use a Hugging Face Hub id");
-    }
     const o = this.options;
     const cores = await o.detectCores();
     const vllm = this.config(ctx, cores);
@@ -178,7 +175,7 @@ export class VllmNeuronBackend implements Backend {
           {
             kind: "local-completions",
             model: spec.model.id,
-            tokenizer: spec.model.id,
+            tokenizer: ctx.modelPath ?? spec.model.id,
             port,
             numConcurrent: ranges.length * vllm.maxNumSeqs,
             maxLength: vllm.maxModelLen,
@@ -228,7 +225,11 @@ export class VllmNeuronBackend implements Backend {
       file,
       [
         ...pre,
-        ...vllmServeArgs({ path: spec.model.id, id: spec.model.id, dtype: spec.model.dtype }, vllm, port),
+        ...vllmServeArgs(
+          { path: ctx.modelPath ?? spec.model.id, id: spec.model.id, dtype: spec.model.dtype },
+          vllm,
+          port,
+        ),
       ],
       {
         env: {

@@ -5,11 +5,12 @@
 // readiness and the logprob probe, and servers that die.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Artifacts } from "../../core/artifacts.ts";
 import { s3Client } from "../../core/aws.ts";
 import { newRunId } from "../../core/ids.ts";
@@ -123,9 +124,13 @@ function engine(runId: string, env: Record<string, string> = {}) {
   return {
     done: child,
     servers: () =>
-      lines<{ port: number; cores: string; compiled: boolean; config: { tp: string; seqs: string } }>(
-        files.servers,
-      ),
+      lines<{
+        model: string;
+        port: number;
+        cores: string;
+        compiled: boolean;
+        config: { tp: string; seqs: string };
+      }>(files.servers),
     harness: () => lines<{ argv?: string[]; maxInFlight?: number; answered?: number }>(files.harness),
   };
 }
@@ -289,5 +294,55 @@ describe("engine runner (vllm-neuron backend)", () => {
       /hellaswag need\(s\) prompt logprobs, which this vLLM server does not return/,
     );
     assert.deepEqual(await run.harness(), [], "the harness never ran");
+  });
+});
+
+describe("models from S3 (a Hugging Face folder, SageMaker's model.tar.gz)", () => {
+  before(async () => {
+    const s3 = s3Client();
+    await s3.send(new CreateBucketCommand({ Bucket: "models" }));
+    const files = {
+      "config.json": '{"model_type":"mistral"}',
+      "model.safetensors": "FAKE WEIGHTS",
+      "tokenizer.json": "{}",
+    };
+    for (const [name, body] of Object.entries(files))
+      await s3.send(new PutObjectCommand({ Bucket: "models", Key: `hf/mistral-7b/${name}`, Body: body }));
+    const dir = await mkdtemp(join(scratch, "tarball-"));
+    await mkdir(join(dir, "model"));
+    for (const [name, body] of Object.entries(files)) await writeFile(join(dir, "model", name), body);
+    await promisify(execFile)("tar", ["-czf", join(dir, "model.tar.gz"), "-C", join(dir, "model"), "."]);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: "models",
+        Key: "sagemaker/mistral-7b/model.tar.gz",
+        Body: await readFile(join(dir, "model.tar.gz")),
+      }),
+    );
+  });
+
+  for (const id of ["s3://models/hf/mistral-7b/", "s3://models/sagemaker/mistral-7b/model.tar.gz"]) {
+    it(`downloads ${id.endsWith(".gz") ? "and unpacks a model.tar.gz" : "a model folder"} and serves it from local disk`, async () => {
+      const runId = await newRun({ model: { id } });
+      const run = engine(runId, { FAKE_NEURON_DEVICES: "1" });
+      const { code, stderr } = await run.done;
+      assert.equal(code, 0, stderr);
+      assert.equal((await attemptOf(runId)).status, "FINISHED");
+      const [server] = await run.servers();
+      assert.match(server.model, /\/model$/, "a local folder, not the s3:// id");
+      assert.ok(stderr.includes(`model: ${id} downloaded to `), stderr);
+      const [call] = await run.harness();
+      assert.match(call.argv?.join(" ") ?? "", /tokenizer=\/\S+\/model,/);
+    });
+  }
+
+  it("fails the attempt with its own class when the location holds no model", async () => {
+    const runId = await newRun({ model: { id: "s3://models/nothing-here/" } });
+    const { code } = await engine(runId, { FAKE_NEURON_DEVICES: "1" }).done;
+    assert.equal(code, 1);
+    assert.match(
+      (await attemptOf(runId)).endReason ?? "",
+      /^model unreadable: no objects under s3:\/\/models\/nothing-here\//,
+    );
   });
 });
