@@ -125,7 +125,7 @@ export function routeTasks(spec: RunSpec, shape: ModelShape): Route[] {
       add(
         "vllm-neuron",
         task,
-        `${task.name}: output type not in spoteval's table; the engine reads it from the harness's task registry on the instance and fails the attempt before scoring if it needs logprobs`,
+        `${task.name}: output type not in spoteval's table, planned as generative; if it needs prompt logprobs, vLLM returns none and the harness fails on the instance (reading the harness's task registry there is not built yet)`,
       );
     } else if (!needsLogprobs(facts.outputType)) {
       add("vllm-neuron", task);
