@@ -6,6 +6,8 @@ import { metricsCsv } from "../core/formats.ts";
 import { harnessTables, parseResults, printTables, uniqueRows } from "../core/results.ts";
 import { mergeResultsCommand } from "./merge-results.ts";
 import { parityCommand } from "./parity.ts";
+
+import { planCommand } from "./plan.ts";
 import { follow, type RunView } from "./progress.ts";
 import { referenceCommand } from "./reference.ts";
 
@@ -83,6 +85,8 @@ const apiUsage = `usage: spoteval <command> [options]     (SPOTEVAL_URL, SPOTEVA
   merge-results --tasks LIST FILE... [--format json|markdown|csv]   shard results -> one lm_eval results file
   reference add RESULTS.json --label L [--samples S.jsonl ...]   upload a parity reference (e.g. a GPU run)
   parity RESULTS.json [--reference REF.json] [--samples S.jsonl --reference-samples R.jsonl] [--format json|markdown]
+  plan --model ID (--tasks a,b | --suite NAME) [--instance-type T] [--format json|text]
+                               offline: backends, instances, commands, time and cost (spoteval plan --help)
   local emit-registry-event FILE      deliver an EventBridge event to the running local stack
 
 exit codes: 0 ok, 1 run failed or cancelled, 2 usage, 3 request rejected (4xx), 4 server unreachable or 5xx`;
@@ -196,6 +200,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.status >= 400 && error.status < 500 ? EXIT.rejected : EXIT.unreachable;
     }
   }
+  if (command === "plan") return planCommand(rest);
   if (command !== "parse-results") {
     if (!command || command === "help" || command === "--help") {
       console.error(apiUsage);

@@ -2,6 +2,7 @@
 // Step Functions retries a Lambda whose side effect may already have happened.
 import type { Artifacts } from "./artifacts.ts";
 import type { CapacityProvider } from "./capacity/provider.ts";
+import type { EngineRecord } from "./engine-record.ts";
 import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid, StaleTransition } from "./errors.ts";
 import { planRun } from "./planner.ts";
 import { parseResults, uniqueRows } from "./results.ts";
@@ -100,6 +101,7 @@ export async function acquireStep(
       ...(run.spec.capacity.availabilityZones
         ? { availabilityZones: run.spec.capacity.availabilityZones }
         : {}),
+      backend: plan.backend ?? "neuronx",
       engineEnv: { RUN_ID: runId, ATTEMPT: String(n) },
     });
     await deps.store.updateAttempt(runId, n, ["LAUNCHING"], {
@@ -354,7 +356,10 @@ export async function recordMetricsStep(deps: RecordDeps, runId: string, results
   const rows = uniqueRows(file);
   if (!rows.length) throw new ResultsInvalid(`results file ${resultsKey} has no metrics`);
   const written = await deps.store.putMetrics(runId, run.spec.model.id, rows);
-  const recorded = file.spoteval?.simulated ? await deps.store.updateRun(runId, { simulated: true }) : run;
+  let recorded = run;
+  if (file.spoteval?.simulated) recorded = await deps.store.updateRun(runId, { simulated: true });
+  const engine = file.config?.spoteval_engine as EngineRecord | undefined;
+  if (engine) recorded = await deps.store.updateRun(runId, { engine });
   const parity = await checkRunParity(deps, recorded, rows, (tasks) =>
     samplesBeside(deps.artifacts, resultsKey, file, tasks),
   );

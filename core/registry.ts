@@ -46,7 +46,8 @@ export function fromSageMaker(event: z.infer<typeof SageMakerPackageEvent>, defa
   const suite = meta["spoteval:suite"];
   const request: EvaluationRequest = {
     model: {
-      id: location.replace(/\/model\.tar\.gz$/, ""),
+      // SageMaker's ModelDataUrl as it is: the engine unpacks a model.tar.gz itself.
+      id: location,
       ...(meta["spoteval:parameters"] ? { parameters: Number(meta["spoteval:parameters"]) } : {}),
       ...(meta["spoteval:dtype"] ? { dtype: meta["spoteval:dtype"] as "bfloat16" } : {}),
     },

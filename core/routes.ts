@@ -51,8 +51,16 @@ export const apiRoutes = {
     summary: "Submit an evaluation",
     access: "write",
     headers: z.object({ "idempotency-key": z.optional(idempotencyKey) }),
+    query: z.object({ dryRun: z.optional(z.enum(["true", "false"])) }),
     body: EvaluationRequest,
-    responses: { "202": "Accepted: { runId, status, links }", "400": "", "401": "", "409": "", "422": "" },
+    responses: {
+      "200": "dryRun=true: the plan (shards, backends, commands, estimate); nothing is started",
+      "202": "Accepted: { runId, status, links }",
+      "400": "",
+      "401": "",
+      "409": "",
+      "422": "",
+    },
   },
   listEvaluations: {
     method: "GET",

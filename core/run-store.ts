@@ -10,18 +10,33 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { BackendStack, NeuronBackend } from "./backends.ts";
+import type { EngineRecord } from "./engine-record.ts";
 import { Conflict, NotFound, StaleTransition } from "./errors.ts";
 import type { MetricRow } from "./results.ts";
 import type { RunParity } from "./run-parity.ts";
 import type { AttemptStatus, Progress, RunSpec, RunStatus } from "./schemas.ts";
 import { isFinal } from "./schemas.ts";
+import type { VllmConfig } from "./serving.ts";
 
 export type Plan = {
+  /** The engine backend that scores the tasks (absent on plans made before there were two: neuronx). */
+  backend?: NeuronBackend;
+  tasks?: string[];
+  /** The harness revision the backend runs for this run (its own unless the request named another). */
+  harnessRevision?: string;
+  stack?: BackendStack;
+  /** vllm-neuron: what every server is started with (and what its compiled artifacts depend on). */
+  vllm?: VllmConfig;
+  notes?: string[];
   requiredMemoryGiB: number;
   candidates: {
     instanceType: string;
     chips: number;
+    /** Cores per model copy: every core (neuronx), or each vLLM server's tensor-parallel degree. */
     tpDegree: number;
+    /** Servers on disjoint core slices (vllm-neuron); 1 for neuronx. */
+    replicas?: number;
     onDemandPricePerHour: number;
     expectedHours: number;
     expectedCostUsd: number;
@@ -48,6 +63,8 @@ export type Run = {
   /** The run's scores checked against its references, once its metrics are recorded. */
   parity?: RunParity;
   callbackDeliveries?: CallbackDelivery[];
+  /** What produced the numbers, as the engine recorded it (backend, image, versions, TP, replicas, B, L). */
+  engine?: EngineRecord;
 };
 
 /** One try at delivering a run's callback, as GET /evaluations/{id} shows it. */

@@ -75,14 +75,20 @@ export const EvaluationRequest = z
     numFewshot: z.optional(z.int().check(z.gte(0), z.lte(64))),
     limit: z.optional(z.number().check(z.positive(), z.lte(1e6))),
     batchSize: z._default(z.int().check(z.gte(1), z.lte(64)), 1),
-    harness: z._default(
+    harness: z.optional(
       z.strictObject({
-        revision: z._default(
-          z.string().check(z.regex(/^[0-9a-f]{7,40}$/, "a git commit of lm-evaluation-harness")),
-          DEFAULT_HARNESS_REVISION,
+        /** Absent: the backend's own (neuronx: DEFAULT_HARNESS_REVISION; vllm-neuron: its image's release). */
+        revision: z.optional(
+          z
+            .string()
+            .check(
+              z.regex(
+                /^([0-9a-f]{7,40}|v?\d+\.\d+\.\d+)$/,
+                "a git commit or a release (0.4.8) of lm-evaluation-harness",
+              ),
+            ),
         ),
       }),
-      { revision: DEFAULT_HARNESS_REVISION },
     ),
     capacity: z._default(CapacityPreferences, { allowOnDemand: false }),
     callbackUrl: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
@@ -119,7 +125,8 @@ export const RunSpec = z.object({
   suite: z.optional(z.string()),
   limit: z.optional(z.number().check(z.positive())),
   batchSize: z.int().check(z.gte(1)),
-  harnessRevision: z.string(),
+  /** Set at submit to the revision the planned backend runs; absent only before planning. */
+  harnessRevision: z.optional(z.string()),
   capacity: z.object({
     instanceTypes: z.optional(z.array(InstanceType)),
     allowOnDemand: z.boolean(),
@@ -143,7 +150,7 @@ export function toRunSpec(request: z.output<typeof EvaluationRequest>): RunSpec 
     ...(request.suite ? { suite: request.suite } : {}),
     ...(request.limit !== undefined ? { limit: request.limit } : {}),
     batchSize: request.batchSize,
-    harnessRevision: request.harness.revision,
+    ...(request.harness?.revision ? { harnessRevision: request.harness.revision } : {}),
     capacity: request.capacity,
     ...(request.callbackUrl ? { callbackUrl: request.callbackUrl } : {}),
     ...(request.references ? { references: request.references } : {}),

@@ -5,12 +5,14 @@ import * as z from "zod/mini";
 import { type CallbackPolicy, CallbackRefused, checkCallbackTarget } from "./callback-target.ts";
 import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
-import { type FetchConfig, lookupParameters } from "./model-size.ts";
-import { planRun } from "./planner.ts";
+import { type FetchConfig, lookupShape, type ModelShape } from "./model-size.ts";
+import { type PlanDocument, planDocument } from "./plan-document.ts";
+import { planRun, planShards } from "./planner.ts";
 import type { Run, RunStore } from "./run-store.ts";
 import {
   type EvaluationRequest,
   EvaluationRequest as EvaluationRequestSchema,
+  type RunSpec,
   toRunSpec,
 } from "./schemas.ts";
 
@@ -42,11 +44,11 @@ export async function submitEvaluation(
       throw new CallbackRefused("this deployment sends no callbacks: it has no callbackSecret to sign them");
     await checkCallbackTarget(spec.callbackUrl, deps.callbacks.policy);
   }
-  if (spec.model.parameters === undefined && deps.fetchModelConfig) {
-    const parameters = await lookupParameters(deps.fetchModelConfig, spec.model.id, spec.model.revision);
-    if (parameters) spec.model.parameters = parameters;
-  }
-  const plan = planRun(spec); // a model that fits nothing is a 4xx now, not a failed run later
+  const shape = await shapeOf(deps, spec);
+  if (spec.model.parameters === undefined && shape) spec.model.parameters = shape.parameters;
+  // A model that fits nothing, a task no backend can score, a split run: a 4xx now, not a failed run later.
+  const plan = planRun(spec, shape ? { shape } : {});
+  spec.harnessRevision = plan.harnessRevision;
   const createdAt = new Date();
   const candidate: Run = {
     runId: newRunId(createdAt.getTime()),
@@ -73,6 +75,22 @@ export async function submitEvaluation(
   });
   await deps.store.recordExecution(run.runId, executionArn);
   return { run: await deps.store.mustGetRun(run.runId), created };
+}
+
+const shapeOf = async (
+  deps: Pick<SubmitDeps, "fetchModelConfig">,
+  spec: RunSpec,
+): Promise<ModelShape | undefined> =>
+  deps.fetchModelConfig ? lookupShape(deps.fetchModelConfig, spec.model.id, spec.model.revision) : undefined;
+
+/** What a submit would do, before it spends money (POST /evaluations?dryRun=true): nothing is written. */
+export async function planEvaluation(
+  deps: Pick<SubmitDeps, "fetchModelConfig">,
+  request: z.output<typeof EvaluationRequestSchema>,
+): Promise<PlanDocument> {
+  const spec = toRunSpec(request);
+  const shape = await shapeOf(deps, spec);
+  return planDocument(spec, planShards(spec, shape ? { shape } : {}), shape);
 }
 
 /** A registry trigger: validated like an HTTP request (4xx on bad input), idempotent by its key. */

@@ -1,4 +1,5 @@
 // What clients see of a run: one shape for the API, the CLI and the local runner.
+import { type EngineRecord, engineLine } from "./engine-record.ts";
 import { parityMarkdown } from "./parity.ts";
 import { type MetricRow, printTables, tablesFromRows } from "./results.ts";
 import type { RunParity } from "./run-parity.ts";
@@ -70,13 +71,22 @@ export const publicMetric = (m: StoredMetric) => ({
 });
 
 /**
- * The tables lm_eval prints, rebuilt from stored metrics, then the parity table (reference and
- * verdict of every metric) once the run has one; marked when the numbers are simulated.
+ * The tables lm_eval prints, rebuilt from stored metrics, under the line lm_eval prints above them
+ * (what produced the numbers), then the parity table (reference and verdict of every metric) once the
+ * run has one; marked when the numbers are simulated.
  */
-export function metricsMarkdown(metrics: MetricRow[], simulated: boolean, parity?: RunParity): string {
-  const tables = printTables(tablesFromRows(metrics));
-  const body = parity ? `${tables}\n\n${parityMarkdown(parity)}` : tables;
-  return simulated ? `${SIMULATED_NOTE}\n\n${body}` : body;
+export function metricsMarkdown(
+  metrics: MetricRow[],
+  simulated: boolean,
+  about: { engine?: EngineRecord; parity?: RunParity } = {},
+): string {
+  const parts = [
+    ...(simulated ? [SIMULATED_NOTE] : []),
+    ...(about.engine ? [engineLine(about.engine)] : []),
+    printTables(tablesFromRows(metrics)),
+    ...(about.parity ? [parityMarkdown(about.parity)] : []),
+  ];
+  return parts.join("\n\n");
 }
 
 export const SIMULATED_NOTE =

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { type Artifacts, artifactKeys } from "../core/artifacts.ts";
+import { asProvenance, type EngineRecord, engineLine } from "../core/engine-record.ts";
 import type { RunStore } from "../core/run-store.ts";
 import { isFinal, type Progress } from "../core/schemas.ts";
 import type { Backend } from "./backends/backend.ts";
@@ -18,13 +19,13 @@ export type RunnerDeps = {
   log: (line: string) => void;
   /** Spot notices (IMDS on EC2); polled every noticeSeconds. */
   notices?: { poll: () => Promise<Notice | undefined>; everySeconds: number };
+  /** Downloads an s3:// model into a folder and returns the folder that holds its config.json. */
+  fetchModel?: (uri: string, dir: string) => Promise<string>;
   /** Environment the harness gets (HF token, compile cache); never logged. */
   harnessEnv?: Record<string, string>;
   /** Recorded on the attempt: what produced its numbers (image, harness revision, Neuron SDK). */
   provenance?: Record<string, string>;
   now?: () => Date;
-  /** A fault to inject, for tests of the pipeline around the engine (simulated backend only). */
-  fault?: "fail" | "crash" | "hang" | "bad-results";
 };
 
 export type RunnerOutcome = {
@@ -49,13 +50,17 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     return { status: "STOPPED", reason: `run is ${run.cancelRequested ? "cancelled" : run.status}` };
   }
   const simulated = deps.backend.name === "simulated";
+  const claimedProvenance: Record<string, string> = {
+    ...(run.spec.harnessRevision ? { harnessRevision: run.spec.harnessRevision } : {}),
+    ...deps.provenance,
+  };
   const claimed = await store.updateAttempt(runId, attempt, ["LAUNCHING", "RUNNING"], {
     status: "RUNNING",
     heartbeatAt: now().toISOString(),
     backend: deps.backend.name,
     simulated,
     progress: { phase: "boot", done: 0, total: 0 },
-    provenance: { harnessRevision: run.spec.harnessRevision, ...deps.provenance },
+    provenance: claimedProvenance,
   });
   if (!claimed) return { status: "STOPPED", reason: `attempt ${attempt} is no longer open` };
 
@@ -78,7 +83,6 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
 
   // Heartbeat: progress into the attempt item; stop when the run is over, cancelled, or past its deadline.
   const beat = async () => {
-    if (deps.fault === "hang") return;
     const alive = await store.updateAttempt(runId, attempt, ["RUNNING"], {
       heartbeatAt: now().toISOString(),
       progress,
@@ -115,20 +119,16 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
       const restored = await restoreCache(artifacts, runId, cacheDir);
       log(`resuming: restored ${restored} request-cache file(s) from attempt ${attempt - 1}`);
     }
-    if (deps.fault === "crash") setTimeout(() => process.exit(137), deps.heartbeatSeconds * 1500).unref();
-    if (deps.fault === "fail")
-      setTimeout(
-        () => stop("FAILED", "harness error: simulated harness error"),
-        deps.heartbeatSeconds * 1500,
-      ).unref();
-    if (deps.fault === "hang") {
-      // A harness stuck in a collective or a device call: no progress, no heartbeat, until killed.
-      await new Promise((_, reject) =>
-        abort.signal.addEventListener("abort", () => reject(abort.signal.reason)),
-      );
+    let modelPath: string | undefined;
+    if (run.spec.model.id.startsWith("s3://") && deps.fetchModel) {
+      progress = { phase: "download", done: 0, total: 0 };
+      modelPath = await deps.fetchModel(run.spec.model.id, join(work, "model"));
+      log(`model: ${run.spec.model.id} downloaded to ${modelPath}`);
     }
     const result = await deps.backend.run({
       spec: run.spec,
+      ...(modelPath ? { modelPath } : {}),
+      ...(run.plan ? { plan: run.plan } : {}),
       runId,
       attempt,
       outputDir,
@@ -148,8 +148,7 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     });
     progress = { ...progress, phase: "upload" };
     const resultsKey = artifactKeys.results(runId, attempt, basename(result.resultsFile));
-    const body = deps.fault === "bad-results" ? "{ not json" : await readFile(result.resultsFile);
-    await artifacts.putText(resultsKey, body);
+    await artifacts.putText(resultsKey, await withEngineRecord(result.resultsFile, result.engine));
     for (const file of result.sampleFiles) {
       await artifacts.putText(
         artifactKeys.results(runId, attempt, basename(file)),
@@ -157,8 +156,11 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
         "application/jsonl",
       );
     }
+    // The engine writes only its attempt; RecordMetrics copies the record to the run from the results file.
+    if (result.engine) log(engineLine(result.engine));
     await store.updateAttempt(runId, attempt, ["RUNNING"], {
       status: "FINISHED",
+      ...(result.engine ? { provenance: { ...claimedProvenance, ...asProvenance(result.engine) } } : {}),
       resultsKey,
       heartbeatAt: now().toISOString(),
       progress: { ...progress, phase: "done" },
@@ -197,6 +199,15 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     if (watcher) clearInterval(watcher);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The results file with what produced it in its `config` block (spoteval_engine), as uploaded. */
+async function withEngineRecord(file: string, engine: EngineRecord | undefined): Promise<Buffer | string> {
+  const raw = await readFile(file);
+  if (!engine) return raw;
+  const parsed = JSON.parse(raw.toString("utf8")) as { config?: Record<string, unknown> };
+  parsed.config = { ...parsed.config, spoteval_engine: engine };
+  return `${JSON.stringify(parsed, null, 2)}\n`;
 }
 
 async function saveCache(artifacts: Artifacts, runId: string, dir: string): Promise<number> {

@@ -57,6 +57,9 @@ const Env = z.object({
   LAUNCH_TEMPLATE_ID: z.optional(z.string()),
   SUBNET_IDS: z.optional(z.string()),
   MANAGED_BY: z._default(z.string(), "spoteval"),
+  /** The engine image of each backend; an instance is tagged with its backend's. */
+  ENGINE_IMAGE_NEURONX: z.optional(z.string()),
+  ENGINE_IMAGE_VLLM_NEURON: z.optional(z.string()),
   /** Registry triggers: webhook secrets, watched Hub repos, what to run when the event does not say. */
   HF_WEBHOOK_SECRET: z._default(z.string(), ""),
   REGISTRY_WEBHOOK_SECRET: z._default(z.string(), ""),
@@ -130,6 +133,11 @@ function capacityProvider(): CapacityProvider {
         .map((s) => s.trim())
         .filter(Boolean),
       managedBy: c.MANAGED_BY,
+      engineImages: Object.fromEntries(
+        Object.entries({ neuronx: c.ENGINE_IMAGE_NEURONX, "vllm-neuron": c.ENGINE_IMAGE_VLLM_NEURON }).filter(
+          (e): e is [string, string] => Boolean(e[1]),
+        ),
+      ),
     });
   }
   return capacity;

@@ -31,7 +31,7 @@ export type StackOptions = {
   apiKey?: string;
   /** Seconds the simulated engine takes for the whole evaluation. */
   simulatedSeconds?: number;
-  /** Extra environment for handlers and engines (e.g. SIMULATED_FAULT, STALL_SECONDS). */
+  /** Extra environment for handlers and engines (e.g. STALL_SECONDS). */
   env?: Record<string, string>;
   /** Milliseconds a Wait / Retry waits locally instead of its seconds (undefined: as written). */
   waitMs?: number;

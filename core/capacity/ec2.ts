@@ -29,6 +29,9 @@ export const TAGS = {
   managedBy: "spoteval-managed-by",
   runId: "spoteval-run-id",
   attempt: "spoteval-attempt",
+  /** What the instance runs: user-data reads these two, so no launch template fixes a backend. */
+  backend: "spoteval-backend",
+  image: "spoteval-image",
 } as const;
 
 export type Ec2ProviderConfig = {
@@ -38,6 +41,8 @@ export type Ec2ProviderConfig = {
   subnetIds: string[];
   /** Value of the managed-by tag: IAM conditions and the janitor key on it. */
   managedBy: string;
+  /** The engine image of each backend (a deployment parameter each). */
+  engineImages?: Record<string, string>;
   now?: () => Date;
 };
 
@@ -47,6 +52,21 @@ type Rung = { market: "spot" | "on-demand"; types: "best" | "all" };
  * The ladder: each launch that found no capacity moves one rung down: Spot of the cheapest-to-finish
  * type in every allowed zone, then Spot of every type that fits, then on-demand if the request allows.
  */
+/** Backend and image tags for an instance; a backend with no image is a deployment error, not a retry. */
+function engineTagsFor(images: Record<string, string> | undefined, backend: string | undefined) {
+  if (!backend) return [];
+  const image = images?.[backend];
+  if (!image) {
+    throw new CapacityMisconfigured(
+      `no engine image is configured for the ${backend} backend; deploy with its image parameter (engineImage, engineImageVllmNeuron)`,
+    );
+  }
+  return [
+    { Key: TAGS.backend, Value: backend },
+    { Key: TAGS.image, Value: image },
+  ];
+}
+
 export function ladder(allowOnDemand: boolean): Rung[] {
   const rungs: Rung[] = [
     { market: "spot", types: "best" },
@@ -81,6 +101,10 @@ export class Ec2SpotProvider implements CapacityProvider {
     return this.subnets;
   }
 
+  private engineTags(backend: string | undefined) {
+    return engineTagsFor(this.config.engineImages, backend);
+  }
+
   async launch(request: LaunchRequest): Promise<Instance> {
     const rungs = ladder(request.allowOnDemand);
     const rung = rungs[Math.min((request.launchTry ?? 1) - 1, rungs.length - 1)];
@@ -96,6 +120,7 @@ export class Ec2SpotProvider implements CapacityProvider {
       { Key: TAGS.managedBy, Value: this.config.managedBy },
       { Key: TAGS.runId, Value: request.runId },
       { Key: TAGS.attempt, Value: String(request.attempt) },
+      ...this.engineTags(request.backend),
     ];
     const spot = rung.market === "spot";
     let out: CreateFleetCommandOutput;

@@ -12,6 +12,8 @@ export type LaunchRequest = {
   allowOnDemand: boolean;
   maxSpotPrice?: number;
   availabilityZones?: string[];
+  /** The engine backend the run's plan chose: the instance runs that backend's image. */
+  backend?: string;
   /** What the engine on the instance needs to find its run (never a secret). */
   engineEnv: Record<string, string>;
 };

@@ -3,7 +3,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunSpec, TaskSpec } from "../../core/schemas.ts";
+import { backendStacks } from "../../core/backends.ts";
+import { byFewshot, type HarnessModel, harnessArgs, harnessModelArgs } from "../../core/serving.ts";
 import { lineSplitter, readProgress } from "../progress.ts";
 import type { Backend, BackendContext, BackendResult } from "./backend.ts";
 
@@ -19,6 +20,8 @@ export type HarnessOptions = {
   tpDegree?: () => Promise<number>;
   /** hf: the torch device. */
   device?: string;
+  /** The engine image, recorded with the results. */
+  image?: string;
 };
 
 /** A one-line reason from the end of the harness's log: what the user should look at first. */
@@ -70,11 +73,42 @@ export async function findResults(dir: string): Promise<{ results?: string; samp
   return { ...(results ? { results } : {}), samples: files.filter((f) => f.endsWith(".jsonl")) };
 }
 
-/** The harness takes one --num_fewshot per invocation: group tasks that share one. */
-function byFewshot(tasks: TaskSpec[]): [number | null, string[]][] {
-  const groups = new Map<number | null, string[]>();
-  for (const t of tasks) groups.set(t.numFewshot, [...(groups.get(t.numFewshot) ?? []), t.name]);
-  return [...groups];
+/**
+ * Run the harness once per n-shot group (it takes one --num_fewshot per invocation) with the arguments
+ * the plan shows (core/serving.ts), and collect one results file. Shared by every harness backend.
+ */
+export async function runHarness(
+  ctx: BackendContext,
+  command: string[],
+  model: HarnessModel,
+  signal: AbortSignal = ctx.signal,
+): Promise<BackendResult> {
+  const { spec } = ctx;
+  const outputs: string[] = [];
+  const samples: string[] = [];
+  for (const [i, [numFewshot, tasks]] of byFewshot(spec.tasks).entries()) {
+    const out = join(ctx.outputDir, `group-${i}`);
+    await mkdir(out, { recursive: true });
+    const args = harnessArgs(
+      model,
+      {
+        tasks,
+        numFewshot,
+        batchSize: spec.batchSize,
+        ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
+      },
+      { output: out, cache: join(ctx.cacheDir, `lm_cache_${i}`) },
+    );
+    await invoke(ctx, command, args, tasks, signal);
+    const found = await findResults(out);
+    // The harness only logs when writing results fails, and exits 0: no file means no result.
+    if (!found.results) throw new HarnessFailed(`the harness wrote no results file for ${tasks.join(",")}`);
+    outputs.push(found.results);
+    samples.push(...found.samples);
+  }
+  const resultsFile =
+    outputs.length === 1 ? outputs[0] : await merge(outputs, join(ctx.outputDir, "results.json"));
+  return { resultsFile, sampleFiles: samples, simulated: false };
 }
 
 export class HarnessBackend implements Backend {
@@ -85,101 +119,84 @@ export class HarnessBackend implements Backend {
     this.name = options.model;
   }
 
-  private async modelArgs(spec: RunSpec): Promise<string> {
-    if (spec.model.id.startsWith("s3://")) {
-      throw new HarnessFailed("models in S3 are not supported by this engine yet: use a Hugging Face Hub id");
-    }
-    const args = [
-      `pretrained=${spec.model.id}`,
-      `revision=${spec.model.revision}`,
-      `dtype=${spec.model.dtype}`,
-    ];
-    if (this.options.model === "neuronx" && this.options.tpDegree)
-      args.push(`tp_degree=${await this.options.tpDegree()}`);
-    return args.join(",");
-  }
-
   async run(ctx: BackendContext): Promise<BackendResult> {
     const { spec } = ctx;
-    const modelArgs = await this.modelArgs(spec);
-    const outputs: string[] = [];
-    const samples: string[] = [];
-    for (const [i, [fewshot, tasks]] of byFewshot(spec.tasks).entries()) {
-      const out = join(ctx.outputDir, `group-${i}`);
-      await mkdir(out, { recursive: true });
-      const args = [
-        "--model",
-        this.options.model,
-        "--model_args",
-        modelArgs,
-        "--tasks",
-        tasks.join(","),
-        ...(fewshot === null ? [] : ["--num_fewshot", String(fewshot)]),
-        "--batch_size",
-        String(spec.batchSize),
-        ...(this.options.model === "hf" ? ["--device", this.options.device ?? "cpu"] : []),
-        ...(spec.limit !== undefined ? ["--limit", String(spec.limit)] : []),
-        "--output_path",
-        out,
-        "--log_samples",
-        // One cache path per run: the cache key does not include the model (SQLite file per rank).
-        "--use_cache",
-        join(ctx.cacheDir, `lm_cache_${i}`),
-      ];
-      await this.invoke(ctx, args, tasks);
-      const found = await findResults(out);
-      // The harness only logs when writing results fails, and exits 0: no file means no result.
-      if (!found.results) throw new HarnessFailed(`the harness wrote no results file for ${tasks.join(",")}`);
-      outputs.push(found.results);
-      samples.push(...found.samples);
-    }
-    const resultsFile =
-      outputs.length === 1 ? outputs[0] : await merge(outputs, join(ctx.outputDir, "results.json"));
-    return { resultsFile, sampleFiles: samples, simulated: false };
+    // A model from S3 is a local folder by now: no revision to ask the Hub for.
+    const common = ctx.modelPath
+      ? { pretrained: ctx.modelPath, dtype: spec.model.dtype }
+      : { pretrained: spec.model.id, revision: spec.model.revision, dtype: spec.model.dtype };
+    const model: HarnessModel =
+      this.options.model === "neuronx"
+        ? { kind: "neuronx", ...common, tpDegree: (await this.options.tpDegree?.()) ?? 1 }
+        : { kind: "hf", ...common, device: this.options.device ?? "cpu" };
+    const result = await runHarness(ctx, this.options.command, model);
+    if (model.kind !== "neuronx") return result;
+    const stack = backendStacks.neuronx;
+    return {
+      ...result,
+      engine: {
+        backend: "neuronx",
+        ...(this.options.image ? { image: this.options.image } : {}),
+        neuronSdk: stack.neuronSdk,
+        ...(stack.optimumNeuron ? { optimumNeuron: stack.optimumNeuron } : {}),
+        harness: spec.harnessRevision ?? stack.harness.revision,
+        tensorParallel: model.tpDegree,
+        replicas: 1,
+        batch: spec.batchSize,
+        modelArgs: harnessModelArgs(model),
+      },
+    };
   }
+}
 
-  private invoke(ctx: BackendContext, args: string[], tasks: string[]): Promise<void> {
-    const [file, ...pre] = this.options.command;
-    return new Promise((resolve, reject) => {
-      const child: ChildProcess = spawn(file, [...pre, ...args], {
-        env: { ...process.env, ...ctx.env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      const tail: string[] = [];
-      let progress = ctx.progress();
-      const onLine = (line: string) => {
-        tail.push(line);
-        if (tail.length > 200) tail.shift();
-        ctx.log(line);
-        const next = readProgress(line, progress, tasks.length === 1 ? tasks[0] : tasks.join(","));
-        if (next !== progress) {
-          progress = next;
-          ctx.onProgress(next);
-        }
-      };
-      const out = lineSplitter(onLine);
-      const err = lineSplitter(onLine);
-      child.stdout?.setEncoding("utf8").on("data", (c: string) => out.push(c));
-      child.stderr?.setEncoding("utf8").on("data", (c: string) => err.push(c));
-      const stop = () => {
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 30_000).unref();
-      };
-      ctx.signal.addEventListener("abort", stop, { once: true });
-      child.once("error", (error) =>
-        reject(new HarnessFailed(`the harness could not start: ${error.message}`)),
-      );
-      child.once("close", (code) => {
-        ctx.signal.removeEventListener("abort", stop);
-        out.end();
-        err.end();
-        if (ctx.signal.aborted) return reject(ctx.signal.reason ?? new Error("stopped"));
-        if (code === 0) return resolve();
-        const reason = classifyFailure(tail, code);
-        reject(Object.assign(new HarnessFailed(reason), { log: tail }));
-      });
+/** The harness as a child process: its output read for progress, stopped with the run's signal. */
+function invoke(
+  ctx: BackendContext,
+  command: string[],
+  args: string[],
+  tasks: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const [file, ...pre] = command;
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(file, [...pre, ...args], {
+      env: { ...process.env, ...ctx.env },
+      stdio: ["ignore", "pipe", "pipe"],
     });
-  }
+    const tail: string[] = [];
+    let progress = ctx.progress();
+    const onLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > 200) tail.shift();
+      ctx.log(line);
+      const next = readProgress(line, progress, tasks.length === 1 ? tasks[0] : tasks.join(","));
+      if (next !== progress) {
+        progress = next;
+        ctx.onProgress(next);
+      }
+    };
+    const out = lineSplitter(onLine);
+    const err = lineSplitter(onLine);
+    child.stdout?.setEncoding("utf8").on("data", (c: string) => out.push(c));
+    child.stderr?.setEncoding("utf8").on("data", (c: string) => err.push(c));
+    const stop = () => {
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 30_000).unref();
+    };
+    signal.addEventListener("abort", stop, { once: true });
+    child.once("error", (error) =>
+      reject(new HarnessFailed(`the harness could not start: ${error.message}`)),
+    );
+    child.once("close", (code) => {
+      signal.removeEventListener("abort", stop);
+      out.end();
+      err.end();
+      if (signal.aborted) return reject(signal.reason ?? new Error("stopped"));
+      if (code === 0) return resolve();
+      const reason = classifyFailure(tail, code);
+      reject(Object.assign(new HarnessFailed(reason), { log: tail }));
+    });
+  });
 }
 
 /** One results file from several harness invocations (tasks with different n-shot). */

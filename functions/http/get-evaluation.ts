@@ -17,7 +17,10 @@ export const handler = route(apiRoutes.getEvaluation, async ({ path, query, head
   ]);
   const format = negotiate(query.format, headers.accept);
   if (format === "markdown")
-    return text("text/markdown", metricsMarkdown(metrics, Boolean(run.simulated), run.parity));
+    return text(
+      "text/markdown",
+      metricsMarkdown(metrics, Boolean(run.simulated), { engine: run.engine, parity: run.parity }),
+    );
   if (format === "csv") return text("text/csv", metricsCsv(metrics, false, run.parity?.rows));
   const uri = run.resultsKey ? s3Uri(config().SPOTEVAL_BUCKET, run.resultsKey) : undefined;
   return json(200, runDetail(run, attempts, metrics, uri));

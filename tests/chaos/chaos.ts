@@ -16,6 +16,8 @@ import { createHandler as acquireHandler } from "../../functions/steps/acquire-c
 import { createHandler as recordHandler } from "../../functions/steps/record-metrics.ts";
 import { lambdaContext } from "../../local/gateway.ts";
 import { type Stack, startStack } from "../../local/stack.ts";
+import { faultFor } from "../support/faulty-backend.ts";
+import { withEngineFault } from "../support/faulty-engine.ts";
 import { apiClient, executionArnOf, localSfn, pipelineDeps, waitFor } from "../support/stack.ts";
 
 /** mulberry32: a small seeded PRNG, so a seed replays the same faults. */
@@ -141,13 +143,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       if ((request.launchTry ?? 1) <= s.noCapacityTries)
         throw new CapacityUnavailable("InsufficientInstanceCapacity: chaos");
       const local = base as LocalProcessProvider;
-      const [fault, only] = (s.engineFault ?? "").split("@");
-      const withFault: Record<string, string> =
-        fault && (!only || Number(only) === request.attempt) ? { SIMULATED_FAULT: fault } : {};
-      const provider = new LocalProcessProvider({
-        ...local.options,
-        env: { ...local.options.env, ...withFault },
-      });
+      // The engine's faults wrap its backend from the outside (tests/support/faulty-backend.ts).
+      const fault = faultFor(s.engineFault, request.attempt);
+      const provider = fault ? await withEngineFault(local, fault) : local;
       const instance = await provider.launch(request);
       const key = `${runId}#${request.attempt}`;
       const fresh = !launches.has(`${key}@${instance.instanceId}`);

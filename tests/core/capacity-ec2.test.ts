@@ -71,6 +71,28 @@ function launched(lifecycle: "spot" | "on-demand" = "spot", type = "inf2.xlarge"
 const fleetInput = () => ec2.commandCalls(CreateFleetCommand)[0].args[0].input;
 
 describe("Ec2SpotProvider.launch", () => {
+  it("tags the instance with its attempt's backend and that backend's image, which user-data reads", async () => {
+    subnets();
+    launched();
+    ec2.on(DescribeSpotPriceHistoryCommand).resolves({ SpotPriceHistory: [{ SpotPrice: "0.2275" }] });
+    const images = { neuronx: "acct.dkr.ecr/spoteval:neuronx", "vllm-neuron": "acct.dkr.ecr/spoteval:vllm" };
+    const withImages = new Ec2SpotProvider({ ...provider().config, engineImages: images });
+    await withImages.launch(request({ backend: "vllm-neuron" }));
+    const tags = fleetInput().TagSpecifications?.find((t) => t.ResourceType === "instance")?.Tags ?? [];
+    const tag = (key: string) => tags.find((t) => t.Key === key)?.Value;
+    assert.equal(tag(TAGS.backend), "vllm-neuron");
+    assert.equal(tag(TAGS.image), "acct.dkr.ecr/spoteval:vllm");
+
+    ec2.resetHistory();
+    await assert.rejects(
+      new Ec2SpotProvider({ ...provider().config, engineImages: { neuronx: images.neuronx } }).launch(
+        request({ backend: "vllm-neuron" }),
+      ),
+      (e: Error) => e instanceof CapacityMisconfigured && /engineImageVllmNeuron/.test(e.message),
+    );
+    assert.equal(ec2.commandCalls(CreateFleetCommand).length, 0, "nothing launched without an image");
+  });
+
   it("asks for one instant, price-capacity-optimized Spot instance across types x subnets, tagged and idempotent", async () => {
     subnets();
     launched();

@@ -42,7 +42,7 @@ describe("model size from config.json", () => {
 });
 
 describe("submit sizes a model it is not told the size of", () => {
-  it("plans a 70B model from its config onto 6 or 12 chips, and refuses it on one chip at submit", async () => {
+  it("plans a 70B model from its config onto 6 or 12 chips (neuronx), and refuses it on one chip at submit", async () => {
     const { testTable } = await import("../support/dynamo.ts");
     const { RunStore } = await import("../../core/run-store.ts");
     const { submitEvaluation } = await import("../../core/submit.ts");
@@ -62,7 +62,7 @@ describe("submit sizes a model it is not told the size of", () => {
     };
     const { run } = await submitEvaluation(
       deps,
-      EvaluationRequest.parse({ model: { id: "meta-llama/Llama-2-70b-hf" }, tasks: ["gsm8k"] }),
+      EvaluationRequest.parse({ model: { id: "meta-llama/Llama-2-70b-hf" }, tasks: ["hellaswag"] }),
     );
     assert.ok(Math.abs((run.spec.model.parameters ?? 0) - 68.98e9) < 0.5e9);
     assert.deepEqual(run.plan?.candidates.map((c) => c.instanceType).sort(), [
@@ -74,7 +74,7 @@ describe("submit sizes a model it is not told the size of", () => {
         deps,
         EvaluationRequest.parse({
           model: { id: "meta-llama/Llama-2-70b-hf" },
-          tasks: ["gsm8k"],
+          tasks: ["hellaswag"],
           capacity: { instanceTypes: ["inf2.xlarge"] },
         }),
       ),

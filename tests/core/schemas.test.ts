@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { DEFAULT_HARNESS_REVISION, EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
 
 describe("the evaluation request", () => {
-  it("needs only model.id and tasks, and fills every default", () => {
+  it("needs only model.id and tasks, and fills every default but the harness revision (the backend's, at submit)", () => {
     const spec = toRunSpec(
       EvaluationRequest.parse({ model: { id: "mistralai/Mistral-7B-v0.1" }, tasks: ["gsm8k"] }),
     );
@@ -11,10 +11,14 @@ describe("the evaluation request", () => {
       model: { id: "mistralai/Mistral-7B-v0.1", revision: "main", dtype: "bfloat16" },
       tasks: [{ name: "gsm8k", numFewshot: null }],
       batchSize: 1,
-      harnessRevision: DEFAULT_HARNESS_REVISION,
       capacity: { allowOnDemand: false },
       labels: {},
     });
+    const pinned = (revision: string) =>
+      toRunSpec(EvaluationRequest.parse({ model: { id: "org/m" }, tasks: ["gsm8k"], harness: { revision } }))
+        .harnessRevision;
+    assert.equal(pinned(DEFAULT_HARNESS_REVISION), DEFAULT_HARNESS_REVISION);
+    assert.equal(pinned("0.4.8"), "0.4.8", "a release, for the vllm-neuron backend");
   });
 
   it("expands a suite into its tasks with their n-shot", () => {

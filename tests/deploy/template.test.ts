@@ -168,6 +168,10 @@ describe("the packaged deployment", () => {
     );
     assert.match(userData, /HF_TOKEN_SECRET_ARN=/, "the engine gets where the token is, not the token");
     assert.match(userData, /spoteval-run-id/);
+    // The instance learns its backend and image from its attempt's tags, not from the launch template.
+    assert.doesNotMatch(userData, /ENGINE_BACKEND=neuronx/);
+    assert.match(userData, /IMAGE=\\"\$\(tag spoteval-image\)\\"/);
+    assert.match(userData, /BACKEND=\\"\$\(tag spoteval-backend\)\\"/);
   });
 
   it("wires the interruption, execution-ended and janitor rules to their handlers", () => {

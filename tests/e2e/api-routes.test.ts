@@ -488,7 +488,7 @@ describe("webhooks and registry events", () => {
       assert.equal(res.status, 200, JSON.stringify(res.body));
     }
     const runs = await allRuns();
-    assert.equal(runs.filter((r) => r.spec.model.id === "s3://models-bucket/llm/3").length, 1);
+    assert.equal(runs.filter((r) => r.spec.model.id === "s3://models-bucket/llm/3/model.tar.gz").length, 1);
     assert.equal(runs.filter((r) => r.spec.model.id === "org/registered").length, 1);
     const rejected = await api("/_local/events", {
       method: "POST",

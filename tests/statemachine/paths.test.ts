@@ -10,6 +10,7 @@ import type { Run } from "../../core/run-store.ts";
 import { runStore } from "../../functions/runtime.ts";
 import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
 import { lambdaContext } from "../../local/gateway.ts";
+import { withEngineFault } from "../support/faulty-engine.ts";
 import { pipelineDeps, sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
 const throttledTokens: string[] = [];
@@ -30,8 +31,8 @@ const scenarios: Record<string, (base: CapacityProvider) => CapacityProvider> = 
       return base.launch(request);
     },
   }),
-  "test/engine-fails": (base) => withEngineEnv(base, { SIMULATED_FAULT: "fail" }),
-  "test/engine-hangs-once": (base) => withEngineEnv(base, { SIMULATED_FAULT: "hang@1" }),
+  "test/engine-fails": (base) => withFault(base, "fail"),
+  "test/engine-hangs-once": (base) => withFault(base, "hang@1"),
   "test/interrupted-once": (base) => reclaiming(base, (attempt) => attempt === 1),
   "test/always-interrupted": (base) => reclaiming(base, () => true),
 };
@@ -45,10 +46,12 @@ function bind(p: CapacityProvider): CapacityProvider {
     listManaged: () => p.listManaged(),
   };
 }
-function withEngineEnv(base: CapacityProvider, env: Record<string, string>): CapacityProvider {
-  const local = base as LocalProcessProvider;
-  const provider = new LocalProcessProvider({ ...local.options, env: { ...local.options.env, ...env } });
-  return bind(provider);
+/** Instances that run the engine with a fault wrapped around its backend (tests/support/faulty-backend.ts). */
+function withFault(base: CapacityProvider, fault: string): CapacityProvider {
+  return {
+    ...bind(base),
+    launch: async (request) => (await withEngineFault(base as LocalProcessProvider, fault)).launch(request),
+  };
 }
 /** Spot takes the instance back shortly after launch, like a reclaim with no notice. */
 function reclaiming(base: CapacityProvider, when: (attempt: number) => boolean): CapacityProvider {
