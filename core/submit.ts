@@ -39,6 +39,8 @@ export async function submitEvaluation(
   idempotencyKey?: string,
 ): Promise<{ run: Run; created: boolean }> {
   const spec = toRunSpec(request);
+  // The key guards the request as sent, before the planner fills in sizes and the backend's harness.
+  const bodyHash = hashOf(spec);
   if (spec.callbackUrl) {
     if (!deps.callbacks?.secret)
       throw new CallbackRefused("this deployment sends no callbacks: it has no callbackSecret to sign them");
@@ -63,7 +65,7 @@ export async function submitEvaluation(
   };
   const run = await deps.store.createRun(
     candidate,
-    idempotencyKey ? { key: idempotencyKey, bodyHash: hashOf(spec), ttlSeconds: 24 * 3600 } : undefined,
+    idempotencyKey ? { key: idempotencyKey, bodyHash, ttlSeconds: 24 * 3600 } : undefined,
   );
   const created = run.runId === candidate.runId;
   if (run.executionArn) return { run, created };
