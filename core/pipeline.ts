@@ -3,6 +3,7 @@
 import type { Artifacts } from "./artifacts.ts";
 import type { CapacityProvider } from "./capacity/provider.ts";
 import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid, StaleTransition } from "./errors.ts";
+import { recordOnLeaderboard, withdrawFromLeaderboard } from "./leaderboard.ts";
 import { planRun } from "./planner.ts";
 import { parseResults, uniqueRows } from "./results.ts";
 import type { Attempt, Run, RunStore } from "./run-store.ts";
@@ -342,8 +343,10 @@ export async function recordMetricsStep(deps: ArtifactDeps, runId: string, resul
   const rows = uniqueRows(file);
   if (!rows.length) throw new ResultsInvalid(`results file ${resultsKey} has no metrics`);
   const written = await deps.store.putMetrics(runId, run.spec.model.id, rows);
-  if (file.spoteval?.simulated) await deps.store.updateRun(runId, { simulated: true });
-  return { metrics: written, simulated: Boolean(file.spoteval?.simulated) };
+  const simulated = Boolean(file.spoteval?.simulated);
+  if (simulated) await deps.store.updateRun(runId, { simulated: true });
+  await recordOnLeaderboard(deps.store, run, rows, { finishedAt: now(deps).toISOString(), simulated });
+  return { metrics: written, simulated };
 }
 
 export type FinishOutcome = "SUCCEEDED" | "FAILED" | "CANCELLED";
@@ -372,6 +375,8 @@ export async function finishStep(
     costUsd,
     ...(failure ? { error: failure } : {}),
   });
+  // Recorded, then failed or cancelled after all: its values leave the leaderboard.
+  if (run.status !== "SUCCEEDED" && run.resultsKey) await withdrawFromLeaderboard(deps.store, run);
   return { status: run.status, reason: run.reason ?? reason };
 }
 

@@ -1,6 +1,8 @@
 // GET /evaluations: newest first, filtered by model or status, paginated by an opaque cursor.
 import * as z from "zod/mini";
 import { InvalidRequest } from "../../core/errors.ts";
+import { cursorParam, decodeCursor, encodeCursor, pageLimit } from "../../core/paging.ts";
+import { RunCursorSchema } from "../../core/run-store.ts";
 import { modelIdSchema, RunStatus } from "../../core/schemas.ts";
 import { runSummary } from "../../core/views.ts";
 import { json, route } from "../middleware.ts";
@@ -9,19 +11,9 @@ import { runStore } from "../runtime.ts";
 const Query = z.object({
   model: z.optional(modelIdSchema),
   status: z.optional(RunStatus),
-  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 20),
-  cursor: z.optional(z.string().check(z.maxLength(2048))),
+  limit: pageLimit(20),
+  cursor: cursorParam,
 });
-
-const Cursor = z.record(z.string(), z.string());
-const encode = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString("base64url");
-function decode(cursor: string): Record<string, string> {
-  try {
-    return Cursor.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
-  } catch {
-    throw new InvalidRequest("the cursor is not one this API returned");
-  }
-}
 
 export const handler = route({ access: "read", query: Query }, async ({ query }) => {
   if (query.model && query.status) throw new InvalidRequest("filter by model or by status, not both");
@@ -29,10 +21,10 @@ export const handler = route({ access: "read", query: Query }, async ({ query })
     ...(query.model ? { model: query.model } : {}),
     ...(query.status ? { status: query.status } : {}),
     limit: query.limit,
-    ...(query.cursor ? { cursor: decode(query.cursor) } : {}),
+    ...(query.cursor ? { cursor: decodeCursor(query.cursor, RunCursorSchema) } : {}),
   });
   return json(200, {
     items: page.runs.map(runSummary),
-    ...(page.cursor ? { next: encode(page.cursor) } : {}),
+    ...(page.cursor ? { next: encodeCursor(page.cursor) } : {}),
   });
 });

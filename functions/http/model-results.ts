@@ -1,7 +1,9 @@
-// GET /models/{modelId}/results: every metric of every finished run of a model, newest first.
+// GET /models/{modelId}/results: a page of a model's finished runs with every metric, newest first.
 import * as z from "zod/mini";
 import { metricsCsv, negotiate } from "../../core/formats.ts";
+import { cursorParam, decodeCursor, encodeCursor, pageLimit } from "../../core/paging.ts";
 import { modelResults } from "../../core/queries.ts";
+import { RunCursorSchema } from "../../core/run-store.ts";
 import { modelIdSchema } from "../../core/schemas.ts";
 import { metricsMarkdown, publicMetric } from "../../core/views.ts";
 import { json, route, text } from "../middleware.ts";
@@ -13,11 +15,16 @@ export const handler = route(
     path: z.object({ modelId: modelIdSchema }),
     query: z.object({
       format: z.optional(z.enum(["json", "csv", "markdown"])),
-      limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 20),
+      limit: pageLimit(20),
+      cursor: cursorParam,
     }),
   },
   async ({ path, query, headers }) => {
-    const results = await modelResults(runStore(), path.modelId, query.limit);
+    const page = await modelResults(runStore(), path.modelId, {
+      limit: query.limit,
+      ...(query.cursor ? { cursor: decodeCursor(query.cursor, RunCursorSchema) } : {}),
+    });
+    const results = page.results;
     const format = negotiate(query.format, headers.accept);
     if (format === "csv")
       return text(
@@ -47,6 +54,7 @@ export const handler = route(
         spec: r.run.spec,
         metrics: r.metrics.map(publicMetric),
       })),
+      ...(page.cursor ? { next: encodeCursor(page.cursor) } : {}),
     });
   },
 );
