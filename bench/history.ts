@@ -19,7 +19,7 @@ const START = Date.parse("2026-01-01T00:00:00Z");
 const METRICS_PER_MODEL = 150;
 
 /** A run's seeded score: fixed by its id, so its metric item and its board entry agree. */
-const valueOf = (runId: string) => 0.3 + (Number.parseInt(runId.slice(-4), 36) % 1000) / 10_000;
+const seededScore = (runId: string) => 0.3 + (Number.parseInt(runId.slice(-4), 36) % 1000) / 10_000;
 
 const metricRow = (value: number): MetricRow => ({
   task: BOARD.task,
@@ -78,14 +78,14 @@ export async function seedHistory(
     };
     items.push(runItem(run));
     if (status === "SUCCEEDED" && history.runs + count - i <= METRICS_PER_MODEL * history.models) {
-      const row = metricRow(valueOf(run.runId));
+      const row = metricRow(seededScore(run.runId));
       items.push(metricItem(run.runId, model, row));
     }
     if (status === "SUCCEEDED") history.latest.set(model, run);
   }
   // The board as RecordMetrics leaves it: each model's latest SUCCEEDED run.
   for (const run of history.latest.values()) {
-    const row = metricRow(valueOf(run.runId));
+    const row = metricRow(seededScore(run.runId));
     for (const entry of entriesOf(run, [row], run.updatedAt, true)) items.push(leaderboardItem(entry));
   }
   const batches: Record<string, unknown>[][] = [];

@@ -5,13 +5,17 @@ import {
   CreateFleetCommand,
   type CreateFleetCommandOutput,
   DescribeInstancesCommand,
+  type DescribeInstancesCommandOutput,
   DescribeSpotPriceHistoryCommand,
+  type DescribeSpotPriceHistoryCommandOutput,
   DescribeSubnetsCommand,
+  type DescribeSubnetsCommandOutput,
   type EC2Client,
   type Instance as Ec2Instance,
   TerminateInstancesCommand,
+  type TerminateInstancesCommandOutput,
 } from "@aws-sdk/client-ec2";
-import { CapacityMisconfigured, CapacityUnavailable, QuotaExceeded } from "../errors.ts";
+import { CapacityMisconfigured, CapacityUnavailable, QuotaExceeded, Throttled } from "../errors.ts";
 import { instanceShapes } from "../planner.ts";
 import type { InstanceType } from "../schemas.ts";
 import type {
@@ -40,6 +44,8 @@ const CAPACITY_CODES = new Set([
   "InsufficientReservedInstanceCapacity",
 ]);
 const QUOTA_CODES = new Set(["VcpuLimitExceeded", "InstanceLimitExceeded", "MaxFleetCountExceeded"]);
+/** EC2's request-rate refusals (token buckets per API and account): nothing was done, try later. */
+const THROTTLE_CODES = new Set(["RequestLimitExceeded", "Throttling", "ThrottlingException"]);
 
 export type Ec2ProviderConfig = {
   ec2: EC2Client;
@@ -75,9 +81,25 @@ export class Ec2SpotProvider implements CapacityProvider {
     this.config = config;
   }
 
+  /**
+   * Every EC2 call: a refusal for request rate that outlasted the SDK's retries becomes Throttled,
+   * which the state machine retries with backoff, instead of failing the run (npm run bench, 6).
+   */
+  private async send<T>(action: string, command: object): Promise<T> {
+    try {
+      return (await this.config.ec2.send(command as never)) as T;
+    } catch (error) {
+      const code = (error as Error).name;
+      if (THROTTLE_CODES.has(code)) throw new Throttled(`EC2 ${action}: ${code}, retried later`);
+      throw error;
+    }
+  }
+
   private subnetZones() {
-    this.subnets ??= this.config.ec2
-      .send(new DescribeSubnetsCommand({ SubnetIds: this.config.subnetIds }))
+    this.subnets ??= this.send<DescribeSubnetsCommandOutput>(
+      "DescribeSubnets",
+      new DescribeSubnetsCommand({ SubnetIds: this.config.subnetIds }),
+    )
       .then((out) =>
         (out.Subnets ?? []).map((s) => ({
           subnetId: s.SubnetId as string,
@@ -110,7 +132,8 @@ export class Ec2SpotProvider implements CapacityProvider {
     const spot = rung.market === "spot";
     let out: CreateFleetCommandOutput;
     try {
-      out = await this.config.ec2.send(
+      out = await this.send<CreateFleetCommandOutput>(
+        "CreateFleet",
         new CreateFleetCommand({
           Type: "instant",
           ClientToken: request.clientToken,
@@ -158,6 +181,7 @@ export class Ec2SpotProvider implements CapacityProvider {
         }),
       );
     } catch (error) {
+      if (error instanceof Throttled) throw error;
       throw classify([{ code: (error as Error).name, message: (error as Error).message }], rung);
     }
     const launched = out.Instances?.find((i) => i.InstanceIds?.length);
@@ -189,7 +213,8 @@ export class Ec2SpotProvider implements CapacityProvider {
   async price(instanceType: string, zone: string, market: "spot" | "on-demand"): Promise<number> {
     const onDemand = instanceShapes[instanceType as InstanceType]?.onDemandPricePerHour ?? 0;
     if (market === "on-demand") return onDemand;
-    const out = await this.config.ec2.send(
+    const out = await this.send<DescribeSpotPriceHistoryCommandOutput>(
+      "DescribeSpotPriceHistory",
       new DescribeSpotPriceHistoryCommand({
         InstanceTypes: [instanceType as never],
         AvailabilityZone: zone,
@@ -223,7 +248,10 @@ export class Ec2SpotProvider implements CapacityProvider {
     });
     const ids = live.map((i) => i.InstanceId as string);
     if (!ids.length) return [];
-    const out = await this.config.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+    const out = await this.send<TerminateInstancesCommandOutput>(
+      "TerminateInstances",
+      new TerminateInstancesCommand({ InstanceIds: ids }),
+    );
     const confirmed = new Set(
       (out.TerminatingInstances ?? [])
         .filter((t) => ["shutting-down", "terminated"].includes(t.CurrentState?.Name ?? ""))
@@ -258,7 +286,8 @@ export class Ec2SpotProvider implements CapacityProvider {
     const found: Ec2Instance[] = [];
     let NextToken: string | undefined;
     do {
-      const out = await this.config.ec2.send(
+      const out = await this.send<DescribeInstancesCommandOutput>(
+        "DescribeInstances",
         new DescribeInstancesCommand({ ...input, ...(NextToken ? { NextToken } : {}) }),
       );
       for (const r of out.Reservations ?? []) found.push(...(r.Instances ?? []));
