@@ -34,6 +34,7 @@ import {
   LambdaConcurrency,
   LIMITS,
   PartitionMeter,
+  ServiceError,
   SimulatedEc2,
   type SpotPools,
   transitionBucket,
@@ -70,6 +71,20 @@ export const thousandRuns: ConcurrentScenario = {
   zones: ["us-east-1a", "us-east-1b", "us-east-1c"],
   poolPerZone: { "inf2.xlarge": 180, "inf2.8xlarge": 40, "inf2.24xlarge": 15, "inf2.48xlarge": 10 },
 };
+
+/** The thousand-run scenario at another size: pools and AWS's limits scale with the number of runs. */
+export function scaledScenario(runs: number): ConcurrentScenario {
+  const k = runs / thousandRuns.runs;
+  return {
+    ...thousandRuns,
+    runs,
+    models: Math.max(1, Math.round(thousandRuns.models * k)),
+    poolPerZone: Object.fromEntries(
+      Object.entries(thousandRuns.poolPerZone).map(([type, n]) => [type, Math.max(1, Math.round(n * k))]),
+    ),
+    limitScale: k,
+  };
+}
 
 /** Virtual seconds each Lambda invocation lasts, beyond the work it waits for (assumed, not measured). */
 const LAMBDA_SECONDS: Record<string, number> = {
@@ -204,6 +219,8 @@ type RunState = {
   /** Virtual time of each Lambda invocation, in order (to place history events in virtual time). */
   invoked: number[];
   stages: Record<string, { first: number; last: number }>;
+  /** Virtual seconds each step took, its retries and their backoff included (Waits before it not). */
+  spent: Record<string, number>;
   submittedAt?: number;
 };
 
@@ -216,17 +233,25 @@ type Retrier = {
   JitterStrategy?: string;
 };
 
+/** The definition with every Task's real-time TimeoutSeconds out of reach (see Simulation.run). */
+function withVirtualTimeouts<D extends { States: Record<string, unknown> }>(definition: D): D {
+  const copy = structuredClone(definition);
+  for (const state of Object.values(copy.States) as { Type?: string; TimeoutSeconds?: number }[])
+    if (state.Type === "Task") state.TimeoutSeconds = 2_000_000; // 23 days: its timer in ms must fit 2^31
+  return copy;
+}
+
 /** The Retry blocks of the current definition, per function (the first Task state that calls it). */
-function retriersByFunction(): Record<string, Retrier[]> {
+function retriersByFunction(): Record<string, { retry: Retrier[]; timeoutSeconds: number }> {
   const definition = JSON.parse(
     readFileSync(join(projectRoot, "statemachine/evaluation.asl.json"), "utf8"),
   ) as {
-    States: Record<string, { Type: string; Resource?: string; Retry?: Retrier[] }>;
+    States: Record<string, { Type: string; Resource?: string; Retry?: Retrier[]; TimeoutSeconds?: number }>;
   };
-  const out: Record<string, Retrier[]> = {};
+  const out: Record<string, { retry: Retrier[]; timeoutSeconds: number }> = {};
   for (const state of Object.values(definition.States)) {
     const fn = state.Type === "Task" && state.Resource ? functionForResource(state.Resource) : undefined;
-    if (fn && !out[fn]) out[fn] = state.Retry ?? [];
+    if (fn && !out[fn]) out[fn] = { retry: state.Retry ?? [], timeoutSeconds: state.TimeoutSeconds ?? 60 };
   }
   return out;
 }
@@ -303,6 +328,7 @@ export class Simulation {
         due: 0,
         invoked: [],
         stages: {},
+        spent: {},
       };
       this.runs.set(runId, state);
     }
@@ -333,7 +359,8 @@ export class Simulation {
       const input = raw as Record<string, unknown>;
       const state = this.stateOf(input.runId as string);
       const failure = state.failure?.fn === fn ? state.failure : undefined;
-      const backoff = failure ? retryDelay(this.retriers[fn] ?? [], failure.error, failure.count) : 0;
+      const backoff = failure ? retryDelay(this.retriers[fn]?.retry ?? [], failure.error, failure.count) : 0;
+      const ready = Math.max(state.due, this.clock.now);
       await this.clock.until(Math.max(state.due, this.clock.now + backoff));
       state.due = 0;
       state.invoked.push(this.clock.now);
@@ -341,7 +368,10 @@ export class Simulation {
       state.stages[fn] ??= { first: this.clock.now, last: this.clock.now };
       const stage = state.stages[fn];
       try {
+        const started = this.clock.now;
         const { out, wait } = await this.lambda.invoke(LAMBDA_SECONDS[fn] ?? 0.3, () => body(state, input));
+        if (this.clock.now - started > (this.retriers[fn]?.timeoutSeconds ?? 60))
+          throw new ServiceError("States.Timeout", `${fn} ran longer than its TimeoutSeconds (virtual time)`);
         state.failure = undefined;
         if (wait !== undefined) state.due = this.clock.now + wait;
         return out;
@@ -352,6 +382,7 @@ export class Simulation {
         throw error;
       } finally {
         stage.last = this.clock.now;
+        state.spent[fn] = (state.spent[fn] ?? 0) + (this.clock.now - ready);
       }
     };
   }
@@ -395,6 +426,15 @@ export class Simulation {
   /** Submit every run within the minute and play them all to their end. */
   async run(stack: Stack, onProgress?: (line: string) => void): Promise<ConcurrentFigures> {
     this.artifacts = new Artifacts(s3Client(), stack.bucket);
+    // A Task's TimeoutSeconds is a real-time timer in aws-local-stepfunctions, and a step parked in
+    // virtual time waits on every other run: the definition runs with those timers lifted, and step()
+    // holds each step to its TimeoutSeconds in virtual time instead.
+    const machine = stack.stepFunctions.machines.get(stack.stateMachineArn);
+    if (!machine) throw new Error("the stack has no state machine");
+    stack.stepFunctions.register({
+      ...machine.options,
+      definition: withVirtualTimeouts(machine.options.definition),
+    });
     const db = runStore().db;
     const send = db.send.bind(db);
     (db as { send: unknown }).send = (command: never, ...rest: never[]) => {
@@ -547,10 +587,10 @@ export class Simulation {
       stage("submit -> Plan", (s) =>
         s.stages.plan && s.submittedAt !== undefined ? s.stages.plan.first - s.submittedAt : undefined,
       ),
-      stage("AcquireCapacity (incl. queueing for Spot)", span("acquireCapacity")),
-      stage("engine: boot, evaluation, end seen (CheckEngine)", span("checkEngine")),
-      stage("ReleaseCapacity", span("releaseCapacity")),
-      stage("RecordMetrics", span("recordMetrics")),
+      stage("AcquireCapacity (throttling and queueing for Spot included)", (s) => s.spent.acquireCapacity),
+      stage("engine: boot, evaluation, end seen (all attempts)", span("checkEngine")),
+      stage("ReleaseCapacity", (s) => s.spent.releaseCapacity),
+      stage("RecordMetrics", (s) => s.spent.recordMetrics),
     ].sort((a, b) => b.p99Seconds - a.p99Seconds);
     const ends = [...this.runs.values()].map((s) => Math.max(...Object.values(s.stages).map((x) => x.last)));
     return {

@@ -3,13 +3,18 @@
 // core functions are timed on the local stack (dynalite) and their read units counted from the items
 // they read. "Before" is the leaderboard as it was until this change: page through every SUCCEEDED
 // run, keep each model's latest, read its metric (kept here, not in the product, as the baseline).
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { Server } from "node:http";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import dynalite from "dynalite";
 import { newRunId } from "../core/ids.ts";
 import { entriesOf, leaderboardItem, readLeaderboard } from "../core/leaderboard.ts";
 import { modelResults } from "../core/queries.ts";
 import type { MetricRow } from "../core/results.ts";
 import { metricItem, RUN_SHARDS, type Run, RunStore, runItem } from "../core/run-store.ts";
 import { EvaluationRequest, type RunStatus, toRunSpec } from "../core/schemas.ts";
+import { readServerlessConfig } from "../local/serverless-config.ts";
+import { projectRoot } from "../local/stack.ts";
 import { meteredClient, type ReadMeter } from "./read-units.ts";
 import { median } from "./stats.ts";
 
@@ -210,4 +215,60 @@ export async function measureQueries(
     modelResults: results,
     modelResultsDeepPage: deep,
   };
+}
+
+/**
+ * Benchmark 5: one table per history size (each seeded from empty, as a deployment that grew to it),
+ * on a DynamoDB of the local stack's kind (dynalite, the table serverless.yml declares); then, once
+ * `quiet` resolves (nothing else competing for the CPU), each query timed on each.
+ */
+export async function historyBenchmark(options: {
+  sizes: number[];
+  models: number;
+  times: number;
+  quiet: () => Promise<unknown>;
+  say: (line: string) => void;
+}): Promise<HistoryFigures[]> {
+  const server = dynalite({ createTableMs: 0 }) as Server;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const address = server.address();
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`,
+    region: "us-east-1",
+    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+  });
+  const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  try {
+    const { table: definition } = readServerlessConfig(projectRoot);
+    const histories: { table: string; history: History }[] = [];
+    for (const size of options.sizes) {
+      const table = `history-${size}`;
+      await client.send(
+        new CreateTableCommand({
+          TableName: table,
+          BillingMode: "PAY_PER_REQUEST",
+          ...(definition as object),
+        } as never),
+      );
+      const history: History = { runs: 0, models: options.models, latest: new Map() };
+      const t0 = performance.now();
+      for (let done = 0; done < size; done += 10_000)
+        await seedHistory(db, table, history, Math.min(10_000, size - done));
+      options.say(`  history: ${size} runs seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      histories.push({ table, history });
+    }
+    await options.quiet();
+    const figures: HistoryFigures[] = [];
+    for (const { table, history } of histories) {
+      figures.push(await measureQueries(db, table, history, { times: options.times, before: true }));
+      const f = figures.at(-1) as HistoryFigures;
+      options.say(
+        `  history: ${history.runs} runs: leaderboard ${f.leaderboard.ms.toFixed(0)} ms (before ${f.leaderboardBefore.ms.toFixed(0)} ms), model results ${f.modelResults.ms.toFixed(0)} ms`,
+      );
+    }
+    return figures;
+  } finally {
+    client.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

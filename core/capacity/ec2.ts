@@ -228,10 +228,14 @@ export class Ec2SpotProvider implements CapacityProvider {
   }
 
   async describe(instanceIds: string[]): Promise<InstanceState[]> {
-    const found = await this.instances({ InstanceIds: instanceIds }).catch((error: Error) => {
-      if (error.name === "InvalidInstanceID.NotFound") return [];
-      throw error;
-    });
+    // A filter, not InstanceIds: EC2 charges an unfiltered DescribeInstances to a bucket half the size
+    // (50 tokens, 10/s), which a thousand runs' checks empty first (npm run bench, 6).
+    const found = await this.instances({ Filters: [{ Name: "instance-id", Values: instanceIds }] }).catch(
+      (error: Error) => {
+        if (error.name === "InvalidInstanceID.NotFound") return [];
+        throw error;
+      },
+    );
     return instanceIds.map((id) => {
       const i = found.find((x) => x.InstanceId === id);
       return i ? stateOf(i) : { instanceId: id, state: "unknown", reason: "EC2 does not know this instance" };
