@@ -1,7 +1,7 @@
 // npm run bench: the pipeline's own cost, each figure beside its baseline and target, measured in one
 // run on this machine; written to bench/results.json. Exits 1 when a target does not hold.
 //
-//   npm run bench                  all four benchmarks (~4 minutes on 2 cores)
+//   npm run bench                  all six benchmarks
 //   npm run bench -- --quick       fewer runs and samples (a smoke check, not figures to quote)
 import { writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, totalmem } from "node:os";
@@ -10,6 +10,8 @@ import { parseArgs } from "node:util";
 import { deployedDefaults } from "../functions/runtime.ts";
 import { projectRoot, startStack } from "../local/stack.ts";
 import { type BundleFigures, coldStart } from "./cold-start.ts";
+import { type ConcurrentFigures, startConcurrentRuns } from "./concurrent-child.ts";
+import { type HistoryFigures, historyBenchmark } from "./history.ts";
 import { CLIENT_POLL_MS, overhead, throughput } from "./local-runs.ts";
 import { orchestrationCost, prices, SPOT_DISCOUNT, spotPerHour } from "./prices.ts";
 import {
@@ -65,6 +67,11 @@ row(
   "< 150 ms",
   slowestImport.importMs < 150,
 );
+
+// ---- 6. concurrent runs in virtual time: in a process of its own, beside figures 1, 4, 2 and 5's seeding ----
+const concurrentRuns = quick ? 100 : 1000;
+say(`concurrent: ${concurrentRuns} runs within a minute, virtual time, AWS's limits simulated (own process)`);
+const concurrentJob = startConcurrentRuns(projectRoot, concurrentRuns, say);
 
 // ---- 1 and 4 on the local stack with the deployed handlers, zero-work engines ----
 say(`local stack on ports ${port}-${port + 3}, simulated engine with zero work`);
@@ -162,6 +169,19 @@ try {
   await sim.stop();
 }
 
+// ---- 5. queries against a long history, seeded straight into the table ----
+const sizes = quick ? [1_000, 10_000] : [10_000, 100_000];
+say(`history: seeding ${sizes.join(" and ")} runs (each its own table), then timing the queries`);
+const historyFigures = await historyBenchmark({
+  sizes,
+  models: 50,
+  times: quick ? 3 : 7,
+  // Timed once benchmark 6 has finished, so both sizes are measured on the same quiet machine.
+  quiet: () => concurrentJob,
+  say,
+});
+const concurrentFigures: ConcurrentFigures = await concurrentJob;
+
 const hours = (s: Scenario) => s.minutes / 60;
 const perEvalHour = (s: Scenario, f: RunFigures) => f.transitions / Math.max(1, hours(s));
 const instanceCost = (f: RunFigures, type = INSTANCE) => (f.instanceSeconds / 3600) * spotPerHour(type);
@@ -222,6 +242,58 @@ row(
   maxOf(intOwn) <= maxOf(intBase) + deployed.maxPollSeconds,
 );
 
+const [small, large] = historyFigures as [HistoryFigures, HistoryFigures];
+const k = (n: number) => `${n / 1000}k`;
+const query = (f: { ms: number; readUnits: number; items: number }) =>
+  `${ms(f.ms)}, ${f.readUnits} read units (${f.items} items)`;
+for (const f of [small, large]) {
+  row(
+    `5. leaderboard, ${k(f.runs)} runs`,
+    query(f.leaderboard),
+    `before: ${query(f.leaderboardBefore)}`,
+    f === large ? `<= 2x the ${k(small.runs)} figure` : "(the reference)",
+    f === large ? large.leaderboard.ms <= 2 * small.leaderboard.ms && large.agrees : small.agrees,
+  );
+}
+row(
+  `5. model results, ${k(large.runs)} runs`,
+  `${query(large.modelResults)}; page 6: ${ms(large.modelResultsDeepPage.ms)}`,
+  `${k(small.runs)}: ${query(small.modelResults)}`,
+  `<= 2x the ${k(small.runs)} figure`,
+  large.modelResults.ms <= 2 * small.modelResults.ms,
+);
+const c = concurrentFigures;
+row(
+  `6. ${c.runs.toLocaleString("en-US")} concurrent runs (virtual time)`,
+  `${c.succeeded} succeeded, ${c.failed} failed, ${c.leaked} leaked, ${c.stuck} stuck (${c.virtualMinutes} virtual min)`,
+  "-",
+  "all succeed, none leaked",
+  c.succeeded === c.runs && c.leaked === 0 && c.stuck === 0 && c.openAttempts === 0,
+);
+row(
+  "6. first limit hit",
+  c.limitsHit
+    .slice(0, 3)
+    .map((l) => `${l.limit} (${l.hits}x, first after ${l.firstAfterSeconds ?? "?"} s)`)
+    .join("; ") || "none",
+  `retried: ${Object.entries(c.retried)
+    .map(([e, n]) => `${e} ${n}`)
+    .join(", ")}`,
+  "(reported)",
+  null,
+);
+const slowestStage = c.stages[0];
+row(
+  "6. slowest stage",
+  `${slowestStage?.stage}: p50 ${slowestStage?.p50Seconds} s, p99 ${slowestStage?.p99Seconds} s`,
+  c.stages
+    .slice(1, 3)
+    .map((x) => `${x.stage} p99 ${x.p99Seconds} s`)
+    .join("; "),
+  "(reported)",
+  null,
+);
+
 // ---- report ----
 const widths = [44, 50, 46, 36];
 const cell = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
@@ -277,6 +349,8 @@ const results = {
     scenarios,
     interruptions,
   },
+  history: historyFigures,
+  concurrent: concurrentFigures,
 };
 await writeFile(join(projectRoot, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
 const failed = rows.filter((r) => r.holds === false);

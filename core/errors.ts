@@ -48,6 +48,15 @@ export class CapacityUnavailable extends SpotevalError {
   override statusCode = 503;
 }
 
+/**
+ * An AWS API refused the call for its request rate (EC2's RequestLimitExceeded) after the SDK's own
+ * retries: nothing happened, so the state machine retries the step later with jittered backoff.
+ */
+export class Throttled extends SpotevalError {
+  override name = "Throttled";
+  override statusCode = 503;
+}
+
 /** An account limit blocks the launch; retrying will not help, the message says which quota. */
 export class QuotaExceeded extends SpotevalError {
   override name = "QuotaExceeded";

@@ -4,6 +4,7 @@ import type { Artifacts } from "./artifacts.ts";
 import type { CapacityProvider } from "./capacity/provider.ts";
 import type { EngineRecord } from "./engine-record.ts";
 import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid, StaleTransition } from "./errors.ts";
+import { recordOnLeaderboard, withdrawFromLeaderboard } from "./leaderboard.ts";
 import { planRun } from "./planner.ts";
 import { parseResults, uniqueRows } from "./results.ts";
 import { checkRunParity, type ParityDeps, samplesBeside } from "./run-parity.ts";
@@ -356,14 +357,20 @@ export async function recordMetricsStep(deps: RecordDeps, runId: string, results
   const rows = uniqueRows(file);
   if (!rows.length) throw new ResultsInvalid(`results file ${resultsKey} has no metrics`);
   const written = await deps.store.putMetrics(runId, run.spec.model.id, rows);
+  const simulated = Boolean(file.spoteval?.simulated);
   let recorded = run;
-  if (file.spoteval?.simulated) recorded = await deps.store.updateRun(runId, { simulated: true });
+  if (simulated) recorded = await deps.store.updateRun(runId, { simulated: true });
   const engine = file.config?.spoteval_engine as EngineRecord | undefined;
   if (engine) recorded = await deps.store.updateRun(runId, { engine });
   const parity = await checkRunParity(deps, recorded, rows, (tasks) =>
     samplesBeside(deps.artifacts, resultsKey, file, tasks),
   );
-  return { metrics: written, simulated: Boolean(file.spoteval?.simulated), parity: parity.overall };
+  // Each entry carries its parity verdict, so the board marks drift without another read.
+  await recordOnLeaderboard(deps.store, { ...recorded, parity }, rows, {
+    finishedAt: now(deps).toISOString(),
+    simulated,
+  });
+  return { metrics: written, simulated, parity: parity.overall };
 }
 
 export type FinishOutcome = "SUCCEEDED" | "FAILED" | "CANCELLED";
@@ -392,6 +399,8 @@ export async function finishStep(
     costUsd,
     ...(failure ? { error: failure } : {}),
   });
+  // Recorded, then failed or cancelled after all: its values leave the leaderboard.
+  if (run.status !== "SUCCEEDED" && run.resultsKey) await withdrawFromLeaderboard(deps.store, run);
   return { status: run.status, reason: run.reason ?? reason };
 }
 

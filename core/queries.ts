@@ -1,7 +1,7 @@
-// What users ask of finished runs: cancel one, every result of a model, a leaderboard for a metric.
+// What users ask of runs: cancel one, delete one, a page of a model's results. (The leaderboard: leaderboard.ts.)
 import { Conflict, NotFound } from "./errors.ts";
-import type { Verdict } from "./parity.ts";
-import type { Run, RunStore, StoredMetric } from "./run-store.ts";
+import { countsOnLeaderboard, withdrawFromLeaderboard } from "./leaderboard.ts";
+import type { Run, RunCursor, RunStore, StoredMetric } from "./run-store.ts";
 import { isFinal } from "./schemas.ts";
 
 /** Mark the run cancelled; its next CheckEngine routes through ReleaseCapacity to CANCELLED. */
@@ -21,67 +21,34 @@ export async function cancelRun(store: RunStore, runId: string): Promise<Run> {
 
 export type ModelResult = { run: Run; metrics: StoredMetric[] };
 
-/** Every metric of every finished (SUCCEEDED) run of a model, newest first. */
-export async function modelResults(store: RunStore, modelId: string, limit = 50): Promise<ModelResult[]> {
-  const out: ModelResult[] = [];
-  let cursor: Record<string, unknown> | undefined;
-  do {
-    const page = await store.listRuns({ model: modelId, limit: 100, ...(cursor ? { cursor } : {}) });
-    for (const run of page.runs) {
-      if (run.status === "SUCCEEDED" && out.length < limit)
-        out.push({ run, metrics: await store.listMetrics(run.runId) });
-    }
-    cursor = page.cursor;
-  } while (cursor && out.length < limit);
-  return out;
+/**
+ * One page of a model's SUCCEEDED runs with their metrics, newest first: one query on the model's
+ * results index and one per run returned, whatever else the model's history holds.
+ */
+export async function modelResults(
+  store: RunStore,
+  modelId: string,
+  page: { limit: number; cursor?: RunCursor },
+): Promise<{ results: ModelResult[]; cursor?: RunCursor }> {
+  const runs = await store.listRuns({
+    results: modelId,
+    limit: page.limit,
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  });
+  const results = await Promise.all(
+    runs.runs.map(async (run) => ({ run, metrics: await store.listMetrics(run.runId) })),
+  );
+  return { results, ...(runs.cursor ? { cursor: runs.cursor } : {}) };
 }
 
-export type LeaderboardRow = {
-  rank: number;
-  model: string;
-  value: number;
-  stderr: number | string | null;
-  higherIsBetter: boolean;
-  runId: string;
-  finishedAt: string;
-  simulated: boolean;
-  /** This score's parity verdict in its run, and whether it drifted from its reference. */
-  parity?: Verdict;
-  drift: boolean;
-};
-
-/** The latest finished run of each model, ranked by the metric in the direction higher_is_better says. */
-export async function leaderboard(
-  store: RunStore,
-  q: { task: string; metric: string; filter: string; limit?: number },
-): Promise<LeaderboardRow[]> {
-  const latest = new Map<string, Run>();
-  let cursor: Record<string, unknown> | undefined;
-  do {
-    const page = await store.listRuns({ status: "SUCCEEDED", limit: 100, ...(cursor ? { cursor } : {}) });
-    for (const run of page.runs) if (!latest.has(run.spec.model.id)) latest.set(run.spec.model.id, run);
-    cursor = page.cursor;
-  } while (cursor);
-  const rows: Omit<LeaderboardRow, "rank">[] = [];
-  for (const [model, run] of latest) {
-    const m = await store.getMetric(run.runId, q.task, q.metric, q.filter);
-    if (!m || typeof m.value !== "number") continue;
-    const verdict = run.parity?.rows.find(
-      (r) => r.task === q.task && r.metric === q.metric && r.filter === q.filter,
-    )?.verdict;
-    rows.push({
-      model,
-      value: m.value,
-      stderr: m.stderr,
-      higherIsBetter: m.higherIsBetter ?? true,
-      runId: run.runId,
-      finishedAt: run.updatedAt,
-      simulated: Boolean(run.simulated),
-      ...(verdict ? { parity: verdict } : {}),
-      drift: verdict === "drift",
-    });
-  }
-  const higher = rows[0]?.higherIsBetter ?? true;
-  rows.sort((a, b) => (higher ? b.value - a.value : a.value - b.value) || a.model.localeCompare(b.model));
-  return rows.slice(0, q.limit ?? 100).map((r, i) => ({ rank: i + 1, ...r }));
+/**
+ * Delete a run and everything stored under it. Its leaderboard entries go to the model's next
+ * latest run first, so the board never points at a run that is gone.
+ */
+export async function deleteRun(store: RunStore, runId: string): Promise<void> {
+  const run = await store.getRun(runId);
+  if (!run) throw new NotFound(`no run ${runId}`);
+  if (!isFinal(run.status)) throw new Conflict(`run ${runId} is ${run.status}; cancel it before deleting it`);
+  await withdrawFromLeaderboard(store, run, (other) => other.runId !== runId && countsOnLeaderboard(other));
+  await store.deleteRunItems(runId);
 }

@@ -3,6 +3,7 @@
 // generated from, so a parameter added to a handler's schema is documented by that alone.
 import * as z from "zod/mini";
 import type { Access } from "./auth.ts";
+import { cursorParam, pageLimit } from "./paging.ts";
 import { EvaluationRequest, modelIdSchema, RunStatus, runId, taskName } from "./schemas.ts";
 
 export type RouteSpec = {
@@ -22,9 +23,6 @@ export type RouteSpec = {
   tabular?: boolean;
 };
 
-/** Bounded page sizes: a list route reads at most `max` items per request. */
-const limit = (fallback: number, max = 100) =>
-  z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(max)), fallback);
 const format = z.optional(z.enum(["json", "csv", "markdown"]));
 const metricName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/));
 
@@ -70,10 +68,10 @@ export const apiRoutes = {
     query: z.object({
       model: z.optional(modelIdSchema),
       status: z.optional(RunStatus),
-      limit: limit(20),
-      cursor: z.optional(z.string().check(z.maxLength(2048))),
+      limit: pageLimit(20),
+      cursor: cursorParam,
     }),
-    responses: { "200": "{ items, next }", "400": "", "401": "" },
+    responses: { "200": "{ items, next }: next is the cursor of the following page", "400": "", "401": "" },
   },
   getEvaluation: {
     method: "GET",
@@ -99,7 +97,7 @@ export const apiRoutes = {
     summary: "Every metric of the latest finished runs of a model (modelId URL-encoded)",
     access: "read",
     path: z.object({ modelId: modelIdSchema }),
-    query: z.object({ format, limit: limit(20) }),
+    query: z.object({ format, limit: pageLimit(20), cursor: cursorParam }),
     responses: { "200": "results", "400": "", "401": "" },
     tabular: true,
   },
@@ -112,7 +110,9 @@ export const apiRoutes = {
       task: taskName,
       metric: metricName,
       filter: z._default(metricName, "none"),
-      limit: limit(50),
+      numFewshot: z.optional(z.coerce.number().check(z.int(), z.gte(0), z.lte(64))),
+      limit: pageLimit(50),
+      cursor: cursorParam,
       format,
     }),
     responses: { "200": "leaderboard", "400": "", "401": "" },

@@ -6,7 +6,7 @@ import { NotFound } from "./errors.ts";
 import { compare, DEFAULT_Z, type Measurement, type Parity } from "./parity.ts";
 import { publishedReferences } from "./references.ts";
 import { filtersOf, type MetricRow, parseResults, type ResultsFile } from "./results.ts";
-import type { Run, RunStore } from "./run-store.ts";
+import type { Run, RunCursor, RunStore } from "./run-store.ts";
 import { readSamples, type SamplesFile, taskOfSamplesFile } from "./samples.ts";
 
 /** Where a drift is announced: EventBridge's default bus in AWS, the local bus on a laptop. */
@@ -107,19 +107,28 @@ async function whereItRan(store: RunStore, runId: string) {
   return `${last?.backend ?? "?"}/${last?.instanceType ?? "?"}`;
 }
 
+/** How many of a model's latest SUCCEEDED runs are searched for a default reference (a bounded read). */
+const REFERENCE_SEARCH_PAGES = 10;
+
 /** The latest SUCCEEDED run of the same model and configuration that ran on another backend or instance type. */
 export async function defaultReferenceRun(store: RunStore, run: Run): Promise<Run | undefined> {
   const here = await whereItRan(store, run.runId);
-  let cursor: Record<string, unknown> | undefined;
+  let cursor: RunCursor | undefined;
+  let pages = 0;
   do {
-    const page = await store.listRuns({ model: run.spec.model.id, limit: 50, ...(cursor ? { cursor } : {}) });
+    // The model's results index holds only SUCCEEDED runs, newest first.
+    const page = await store.listRuns({
+      results: run.spec.model.id,
+      limit: 50,
+      ...(cursor ? { cursor } : {}),
+    });
     for (const other of page.runs) {
       if (other.runId === run.runId || other.status !== "SUCCEEDED" || !sameConfiguration(run, other))
         continue;
       if ((await whereItRan(store, other.runId)) !== here) return other;
     }
     cursor = page.cursor;
-  } while (cursor);
+  } while (cursor && ++pages < REFERENCE_SEARCH_PAGES);
   return undefined;
 }
 

@@ -10,9 +10,10 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import * as z from "zod/mini";
 import type { BackendStack, NeuronBackend } from "./backends.ts";
 import type { EngineRecord } from "./engine-record.ts";
-import { Conflict, NotFound, StaleTransition } from "./errors.ts";
+import { Conflict, InvalidRequest, NotFound, StaleTransition } from "./errors.ts";
 import type { MetricRow } from "./results.ts";
 import type { RunParity } from "./run-parity.ts";
 import type { AttemptStatus, Progress, RunSpec, RunStatus } from "./schemas.ts";
@@ -115,7 +116,7 @@ const attemptSk = (n: number) => `ATTEMPT#${String(n).padStart(4, "0")}`;
 const attemptKey = (runId: string, n: number) => ({ PK: `RUN#${runId}`, SK: attemptSk(n) });
 const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   if (!item) return undefined;
-  const { PK, SK, kind, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, ...rest } = item;
+  const { PK, SK, kind, GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, ...rest } = item;
   return rest as T;
 };
 
@@ -157,7 +158,7 @@ export class RunStore {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { ...runKey(run.runId), kind: "run", ...indexKeys(run), ...run },
+        Item: runItem(run),
         ConditionExpression: "attribute_not_exists(PK)",
       }),
     );
@@ -300,7 +301,7 @@ export class RunStore {
         await this.db.send(
           new PutCommand({
             TableName: this.table,
-            Item: { ...runKey(runId), kind: "run", ...indexKeys(next), ...next },
+            Item: runItem(next),
             ConditionExpression: "#v = :v",
             ExpressionAttributeNames: { "#v": "version" },
             ExpressionAttributeValues: { ":v": run.version },
@@ -343,33 +344,91 @@ export class RunStore {
     );
   }
 
+  /**
+   * One page of runs, newest first: of a model, of a model's SUCCEEDED runs (`results`), in a status,
+   * or all. Status and all-runs listings are spread over RUN_SHARDS partitions (every run writes to
+   * them at each transition); a page merges the shards, reading at most limit + 1 items from each,
+   * so its cost follows the page, never the history. `cursor` is where the previous page stopped.
+   */
   async listRuns(options: {
     model?: string;
+    results?: string;
     status?: RunStatus;
     limit: number;
-    cursor?: Record<string, unknown>;
-  }) {
-    const [index, pk] = options.model
-      ? ["byModel", { name: "GSI1PK", value: `MODEL#${options.model}` }]
-      : options.status
-        ? ["byStatus", { name: "GSI2PK", value: `STATUS#${options.status}` }]
-        : ["byCreated", { name: "GSI3PK", value: "RUNS" }];
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: index,
-        KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": pk.name },
-        ExpressionAttributeValues: { ":pk": pk.value },
-        ScanIndexForward: false,
-        Limit: options.limit,
-        ExclusiveStartKey: options.cursor,
+    cursor?: RunCursor;
+  }): Promise<{ runs: Run[]; cursor?: RunCursor }> {
+    const [index, gsi, partitions] = options.results
+      ? (["byModelResults", "GSI4", [`RESULTS#${options.results}`]] as const)
+      : options.model
+        ? (["byModel", "GSI1", [`MODEL#${options.model}`]] as const)
+        : options.status
+          ? (["byStatus", "GSI2", shards(`STATUS#${options.status}`)] as const)
+          : (["byCreated", "GSI3", shards("RUNS")] as const);
+    const from = options.cursor ?? partitions.map(() => null);
+    if (from.length !== partitions.length)
+      throw new InvalidRequest("the cursor is not one this listing returned");
+    const pages = await Promise.all(
+      partitions.map(async (pk, i) => {
+        const after = from[i];
+        if (after === DONE) return { items: [], more: false };
+        const out = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: index,
+            KeyConditionExpression: after ? "#pk = :pk AND #sk < :sk" : "#pk = :pk",
+            ExpressionAttributeNames: { "#pk": `${gsi}PK`, ...(after ? { "#sk": `${gsi}SK` } : {}) },
+            ExpressionAttributeValues: { ":pk": pk, ...(after ? { ":sk": after } : {}) },
+            ScanIndexForward: false,
+            // One more than a page tells whether this partition has more, without a second query.
+            Limit: options.limit + 1,
+          }),
+        );
+        const items = out.Items ?? [];
+        return { items: items.slice(0, options.limit), more: items.length > options.limit };
       }),
     );
+    const sk = (item: Record<string, unknown>) => item[`${gsi}SK`] as string;
+    const merged = pages
+      .flatMap((page, shard) => page.items.map((item) => ({ item, shard })))
+      .sort((a, b) => (sk(a.item) < sk(b.item) ? 1 : sk(a.item) > sk(b.item) ? -1 : 0))
+      .slice(0, options.limit);
+    const next: RunCursor = from.map((position, shard) => {
+      const taken = merged.filter((m) => m.shard === shard);
+      const page = pages[shard] as { items: unknown[]; more: boolean };
+      if (position === DONE || (taken.length === page.items.length && !page.more)) return DONE;
+      return taken.length ? sk((taken.at(-1) as { item: Record<string, unknown> }).item) : position;
+    });
     return {
-      runs: (out.Items ?? []).map((i) => strip<Run>(i) as Run),
-      cursor: out.LastEvaluatedKey,
+      runs: merged.map((m) => strip<Run>(m.item) as Run),
+      ...(next.every((p) => p === DONE) ? {} : { cursor: next }),
     };
+  }
+
+  /** Delete every item stored under a run (run, attempts, metrics), 25 a request. */
+  async deleteRunItems(runId: string): Promise<void> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "PK = :pk",
+          ExpressionAttributeValues: { ":pk": `RUN#${runId}` },
+          ProjectionExpression: "PK, SK",
+          ExclusiveStartKey: start,
+        }),
+      );
+      const keys = (out.Items ?? []).map((k) => ({ DeleteRequest: { Key: { PK: k.PK, SK: k.SK } } }));
+      for (let i = 0; i < keys.length; i += 25) {
+        let pending: typeof keys | undefined = keys.slice(i, i + 25);
+        for (let tries = 0; pending?.length; tries++) {
+          if (tries > 8) throw new Error("DynamoDB kept returning unprocessed deletes");
+          if (tries) await new Promise((r) => setTimeout(r, 2 ** tries * 25));
+          const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+          pending = res.UnprocessedItems?.[this.table] as typeof keys | undefined;
+        }
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
   }
 
   // ---- attempts ----
@@ -464,18 +523,7 @@ export class RunStore {
 
   /** Write metric items in batches of 25; keys are deterministic, so a retry rewrites, never duplicates. */
   async putMetrics(runId: string, modelId: string, rows: MetricRow[]): Promise<number> {
-    const items = rows.map((row) => ({
-      PutRequest: {
-        Item: {
-          PK: `RUN#${runId}`,
-          SK: `METRIC#${row.task}#${row.metric}#${row.filter}`,
-          kind: "metric",
-          runId,
-          modelId,
-          ...row,
-        },
-      },
-    }));
+    const items = rows.map((row) => ({ PutRequest: { Item: metricItem(runId, modelId, row) } }));
     for (let i = 0; i < items.length; i += 25) {
       let pending: typeof items | undefined = items.slice(i, i + 25);
       for (let tries = 0; pending?.length; tries++) {
@@ -520,14 +568,52 @@ export class RunStore {
   }
 }
 
+/**
+ * Partitions the status and all-runs indexes are spread over. Every run rewrites its item at each
+ * transition, and with one partition per status (and one for all runs) a thousand runs starting at once
+ * all write to the same index partition; spread over four, each sees a quarter (npm run bench, 6).
+ */
+export const RUN_SHARDS = 4;
+
+/** Where a listing stopped in each partition: the last index sort key returned, null, or DONE. */
+export type RunCursor = (string | null)[];
+export const RunCursorSchema = z
+  .array(z.nullable(z.string().check(z.maxLength(200))))
+  .check(z.maxLength(RUN_SHARDS));
+const DONE = "~";
+
+/** A run's shard: a hash of its id, so a run stays in one shard through every transition. */
+export function shardOf(runId: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < runId.length; i++) h = Math.imul(h ^ runId.charCodeAt(i), 16777619);
+  return (h >>> 0) % RUN_SHARDS;
+}
+const shards = (prefix: string) => Array.from({ length: RUN_SHARDS }, (_, i) => `${prefix}#${i}`);
+
+/** The stored form of a run: its keys, its index keys, the run. */
+export const runItem = (run: Run) => ({ ...runKey(run.runId), kind: "run", ...indexKeys(run), ...run });
+
+/** The stored form of one metric row of a run (deterministic keys: a rewrite never duplicates). */
+export const metricItem = (runId: string, modelId: string, row: MetricRow) => ({
+  PK: `RUN#${runId}`,
+  SK: `METRIC#${row.task}#${row.metric}#${row.filter}`,
+  kind: "metric",
+  runId,
+  modelId,
+  ...row,
+});
+
 function indexKeys(run: Run) {
   const sk = `${run.createdAt}#${run.runId}`;
+  const shard = shardOf(run.runId);
   return {
     GSI1PK: `MODEL#${run.spec.model.id}`,
     GSI1SK: sk,
-    GSI2PK: `STATUS#${run.status}`,
+    GSI2PK: `STATUS#${run.status}#${shard}`,
     GSI2SK: sk,
-    GSI3PK: "RUNS",
+    GSI3PK: `RUNS#${shard}`,
     GSI3SK: sk,
+    // Sparse: only SUCCEEDED runs are in a model's results index, so a page of results is one query.
+    ...(run.status === "SUCCEEDED" ? { GSI4PK: `RESULTS#${run.spec.model.id}`, GSI4SK: sk } : {}),
   };
 }

@@ -7,6 +7,7 @@ import {
   CapacityUnavailable,
   QuotaExceeded,
   type SpotevalError,
+  Throttled,
 } from "../errors.ts";
 
 /** "No capacity right now": retried with backoff, each retry a rung further down the ladder. */
@@ -52,12 +53,17 @@ export const CONFIGURATION_CODES = new Set([
   "PendingVerification",
 ]);
 
-/** Throttling, the service's own faults and timeouts: what the SDK retried and may still clear up. */
-export const TRANSIENT_CODES = new Set([
+/** EC2's request-rate refusals (token buckets per API and account): nothing was done, try later. */
+export const THROTTLE_CODES = new Set([
   "RequestLimitExceeded",
   "Throttling",
   "ThrottlingException",
   "TooManyRequestsException",
+]);
+
+/** Throttling, the service's own faults and timeouts: what the SDK retried and may still clear up. */
+export const TRANSIENT_CODES = new Set([
+  ...THROTTLE_CODES,
   "InternalError",
   "InternalFailure",
   "ServiceUnavailable",
@@ -99,6 +105,8 @@ export function classifyLaunchErrors(errors: LaunchError[], what: string): Spote
       `the launch request was refused (${detail}). Check the deploy parameters: subnets, the AMI SSM parameter, the launch template and the instance profile.`,
     );
   }
+  if (codes.every((c) => THROTTLE_CODES.has(c)))
+    return new Throttled(`EC2 refused the launch for request rate (${detail}); retrying later`);
   if (errors.every((e) => transient(e) || CAPACITY_CODES.has(e.code))) {
     return new AwsUnavailable(
       `EC2 did not answer the launch (${detail}); retrying with the same client token`,
@@ -117,4 +125,13 @@ export function launchErrorOf(error: unknown): LaunchError {
     message: e.message,
     serverFault: e.$fault === "server",
   };
+}
+
+/**
+ * Any EC2 call: a refusal for request rate that outlasted the SDK's retries becomes Throttled, which
+ * the state machine retries with a long backoff instead of failing the run (npm run bench, figure 6).
+ */
+export function throttledOr(error: unknown, action: string): unknown {
+  const code = (error as Error).name;
+  return THROTTLE_CODES.has(code) ? new Throttled(`EC2 ${action}: ${code}, retried later`) : error;
 }

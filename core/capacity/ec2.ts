@@ -6,16 +6,19 @@ import {
   type CreateFleetCommandOutput,
   type DescribeInstancesCommand,
   DescribeSpotPriceHistoryCommand,
+  type DescribeSpotPriceHistoryCommandOutput,
   DescribeSubnetsCommand,
+  type DescribeSubnetsCommandOutput,
   type EC2Client,
   type Instance as Ec2Instance,
   paginateDescribeInstances,
   TerminateInstancesCommand,
+  type TerminateInstancesCommandOutput,
 } from "@aws-sdk/client-ec2";
-import { CapacityMisconfigured } from "../errors.ts";
+import { CapacityMisconfigured, Throttled } from "../errors.ts";
 import { instanceShapes } from "../planner.ts";
 import type { InstanceType } from "../schemas.ts";
-import { classifyLaunchErrors, launchErrorOf } from "./ec2-errors.ts";
+import { classifyLaunchErrors, launchErrorOf, throttledOr } from "./ec2-errors.ts";
 import type {
   CapacityProvider,
   Instance,
@@ -85,9 +88,23 @@ export class Ec2SpotProvider implements CapacityProvider {
     this.config = config;
   }
 
+  /**
+   * Every EC2 call: a refusal for request rate that outlasted the SDK's retries becomes Throttled,
+   * which the state machine retries with backoff, instead of failing the run (npm run bench, 6).
+   */
+  private async send<T>(action: string, command: object): Promise<T> {
+    try {
+      return (await this.config.ec2.send(command as never)) as T;
+    } catch (error) {
+      throw throttledOr(error, action);
+    }
+  }
+
   private subnetZones() {
-    this.subnets ??= this.config.ec2
-      .send(new DescribeSubnetsCommand({ SubnetIds: this.config.subnetIds }))
+    this.subnets ??= this.send<DescribeSubnetsCommandOutput>(
+      "DescribeSubnets",
+      new DescribeSubnetsCommand({ SubnetIds: this.config.subnetIds }),
+    )
       .then((out) =>
         (out.Subnets ?? []).map((s) => ({
           subnetId: s.SubnetId as string,
@@ -125,7 +142,8 @@ export class Ec2SpotProvider implements CapacityProvider {
     const spot = rung.market === "spot";
     let out: CreateFleetCommandOutput;
     try {
-      out = await this.config.ec2.send(
+      out = await this.send<CreateFleetCommandOutput>(
+        "CreateFleet",
         new CreateFleetCommand({
           Type: "instant",
           ClientToken: request.clientToken,
@@ -173,6 +191,7 @@ export class Ec2SpotProvider implements CapacityProvider {
         }),
       );
     } catch (error) {
+      if (error instanceof Throttled) throw error;
       throw classifyLaunchErrors([launchErrorOf(error)], describeRung(rung));
     }
     const launched = out.Instances?.find((i) => i.InstanceIds?.length);
@@ -204,7 +223,8 @@ export class Ec2SpotProvider implements CapacityProvider {
   async price(instanceType: string, zone: string, market: "spot" | "on-demand"): Promise<number> {
     const onDemand = instanceShapes[instanceType as InstanceType]?.onDemandPricePerHour ?? 0;
     if (market === "on-demand") return onDemand;
-    const out = await this.config.ec2.send(
+    const out = await this.send<DescribeSpotPriceHistoryCommandOutput>(
+      "DescribeSpotPriceHistory",
       new DescribeSpotPriceHistoryCommand({
         InstanceTypes: [instanceType as never],
         AvailabilityZone: zone,
@@ -218,10 +238,14 @@ export class Ec2SpotProvider implements CapacityProvider {
   }
 
   async describe(instanceIds: string[]): Promise<InstanceState[]> {
-    const found = await this.instances({ InstanceIds: instanceIds }).catch((error: Error) => {
-      if (error.name === "InvalidInstanceID.NotFound") return [];
-      throw error;
-    });
+    // A filter, not InstanceIds: EC2 charges an unfiltered DescribeInstances to a bucket half the size
+    // (50 tokens, 10/s), which a thousand runs' checks empty first (npm run bench, 6).
+    const found = await this.instances({ Filters: [{ Name: "instance-id", Values: instanceIds }] }).catch(
+      (error: Error) => {
+        if (error.name === "InvalidInstanceID.NotFound") return [];
+        throw error;
+      },
+    );
     return instanceIds.map((id) => {
       const i = found.find((x) => x.InstanceId === id);
       return i ? stateOf(i) : { instanceId: id, state: "unknown", reason: "EC2 does not know this instance" };
@@ -238,7 +262,10 @@ export class Ec2SpotProvider implements CapacityProvider {
     });
     const ids = live.map((i) => i.InstanceId as string);
     if (!ids.length) return [];
-    const out = await this.config.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+    const out = await this.send<TerminateInstancesCommandOutput>(
+      "TerminateInstances",
+      new TerminateInstancesCommand({ InstanceIds: ids }),
+    );
     const confirmed = new Set(
       (out.TerminatingInstances ?? [])
         .filter((t) => ["shutting-down", "terminated"].includes(t.CurrentState?.Name ?? ""))
@@ -271,8 +298,12 @@ export class Ec2SpotProvider implements CapacityProvider {
     input: ConstructorParameters<typeof DescribeInstancesCommand>[0],
   ): Promise<Ec2Instance[]> {
     const found: Ec2Instance[] = [];
-    for await (const page of paginateDescribeInstances({ client: this.config.ec2 }, input ?? {})) {
-      for (const r of page.Reservations ?? []) found.push(...(r.Instances ?? []));
+    try {
+      for await (const page of paginateDescribeInstances({ client: this.config.ec2 }, input ?? {})) {
+        for (const r of page.Reservations ?? []) found.push(...(r.Instances ?? []));
+      }
+    } catch (error) {
+      throw throttledOr(error, "DescribeInstances");
     }
     return found;
   }

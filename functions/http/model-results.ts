@@ -1,13 +1,19 @@
-// GET /models/{modelId}/results: every metric of every finished run of a model, newest first.
+// GET /models/{modelId}/results: a page of a model's finished runs with every metric, newest first.
 import { metricsCsv, negotiate } from "../../core/formats.ts";
+import { decodeCursor, encodeCursor } from "../../core/paging.ts";
 import { modelResults } from "../../core/queries.ts";
 import { apiRoutes } from "../../core/routes.ts";
+import { RunCursorSchema } from "../../core/run-store.ts";
 import { metricsMarkdown, publicMetric } from "../../core/views.ts";
 import { json, route, text } from "../middleware.ts";
 import { runStore } from "../runtime.ts";
 
 export const handler = route(apiRoutes.modelResults, async ({ path, query, headers }) => {
-  const results = await modelResults(runStore(), path.modelId, query.limit);
+  const page = await modelResults(runStore(), path.modelId, {
+    limit: query.limit,
+    ...(query.cursor ? { cursor: decodeCursor(query.cursor, RunCursorSchema) } : {}),
+  });
+  const results = page.results;
   const format = negotiate(query.format, headers.accept);
   if (format === "csv")
     return text(
@@ -23,7 +29,7 @@ export const handler = route(apiRoutes.modelResults, async ({ path, query, heade
       results
         .map(
           (r) =>
-            `## ${r.run.runId} (${r.run.updatedAt})\n\n${metricsMarkdown(r.metrics, Boolean(r.run.simulated))}`,
+            `## ${r.run.runId} (${r.run.updatedAt})\n\n${metricsMarkdown(r.metrics, Boolean(r.run.simulated), { engine: r.run.engine, parity: r.run.parity })}`,
         )
         .join("\n\n"),
     );
@@ -37,5 +43,6 @@ export const handler = route(apiRoutes.modelResults, async ({ path, query, heade
       spec: r.run.spec,
       metrics: r.metrics.map(publicMetric),
     })),
+    ...(page.cursor ? { next: encodeCursor(page.cursor) } : {}),
   });
 });

@@ -19,6 +19,7 @@ import {
   CapacityMisconfigured,
   CapacityUnavailable,
   QuotaExceeded,
+  Throttled,
 } from "../../core/errors.ts";
 
 const ec2 = mockClient(EC2Client);
@@ -245,6 +246,23 @@ describe("Ec2SpotProvider.launch", () => {
     ec2.on(CreateFleetCommand).rejects(full);
     await assert.rejects(provider().launch(request()), CapacityUnavailable);
   });
+
+  it("turns EC2's request-rate refusals into Throttled, which the state machine retries, on every call", async () => {
+    subnets();
+    const limited = () =>
+      Object.assign(new Error("Request limit exceeded."), { name: "RequestLimitExceeded" });
+    ec2.on(CreateFleetCommand).rejects(limited());
+    await assert.rejects(
+      provider().launch(request()),
+      (e: Error) =>
+        e instanceof Throttled &&
+        e.name === "Throttled" &&
+        /CreateFleet: RequestLimitExceeded/.test(e.message),
+    );
+    ec2.on(DescribeInstancesCommand).rejects(limited());
+    await assert.rejects(provider().describe(["i-1"]), Throttled);
+    await assert.rejects(provider().releaseRun("r"), Throttled);
+  });
 });
 
 describe("Ec2SpotProvider release and describe", () => {
@@ -323,6 +341,10 @@ describe("Ec2SpotProvider release and describe", () => {
       ],
     });
     const [reclaimed, unknown] = await provider().describe(["i-1", "i-9"]);
+    // Filtered, so EC2 charges the standard Describe bucket, not the smaller unfiltered one.
+    assert.deepEqual(ec2.commandCalls(DescribeInstancesCommand)[0].args[0].input, {
+      Filters: [{ Name: "instance-id", Values: ["i-1", "i-9"] }],
+    });
     assert.deepEqual(reclaimed, {
       instanceId: "i-1",
       state: "terminated",

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Artifacts } from "../../core/artifacts.ts";
 import type { CapacityProvider } from "../../core/capacity/provider.ts";
-import { StaleTransition } from "../../core/errors.ts";
+import { StaleTransition, Throttled } from "../../core/errors.ts";
 import { newRunId } from "../../core/ids.ts";
 import { acquireStep } from "../../core/pipeline.ts";
 import { EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
@@ -65,5 +65,47 @@ describe("AcquireCapacity", () => {
     const [attempt] = await store().listAttempts(runId);
     assert.ok(attempt.endedAt, "the attempt is closed");
     assert.equal((await store().mustGetRun(runId)).status, "FAILED");
+  });
+
+  it("keeps its launch try and client token when EC2 throttles the launch (no climb down the ladder)", async () => {
+    const runId = newRunId();
+    const now = new Date().toISOString();
+    await store().createRun({
+      runId,
+      status: "PLANNING",
+      version: 1,
+      spec: toRunSpec(EvaluationRequest.parse({ model: { id: "org/m", parameters: 7e9 }, tasks: ["gsm8k"] })),
+      createdAt: now,
+      updatedAt: now,
+      attempts: 0,
+    });
+    const tries: { launchTry?: number; clientToken: string }[] = [];
+    const capacity: CapacityProvider = {
+      name: "test",
+      launch: async (request) => {
+        tries.push({ launchTry: request.launchTry, clientToken: request.clientToken });
+        throw new Throttled("EC2 CreateFleet: RequestLimitExceeded, retried later");
+      },
+      describe: async () => [],
+      releaseRun: async () => [],
+      listManaged: async () => [],
+    };
+    const deps = {
+      store: store(),
+      capacity,
+      settings: {
+        stallSeconds: 60,
+        bootSeconds: 60,
+        minPollSeconds: 1,
+        maxPollSeconds: 2,
+        bootEstimateSeconds: 0,
+        watchSeconds: 0,
+        watchIntervalMs: 25,
+      },
+    };
+    await assert.rejects(acquireStep(deps, runId, 0), Throttled);
+    await assert.rejects(acquireStep(deps, runId, 0), Throttled);
+    assert.deepEqual(tries[0], tries[1], "the retry asks for the same rung with the same token");
+    assert.equal((await store().getAttempt(runId, 1))?.launchTries, 1);
   });
 });

@@ -133,7 +133,7 @@ describe("the packaged deployment", () => {
     ]);
     assert.deepEqual(
       p.GlobalSecondaryIndexes.map((i) => i.IndexName),
-      ["byModel", "byStatus", "byCreated"],
+      ["byModel", "byStatus", "byCreated", "byModelResults"],
     );
     assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: "expires", Enabled: true });
     assert.equal(p.BillingMode, "PAY_PER_REQUEST");

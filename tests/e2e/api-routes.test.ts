@@ -121,6 +121,41 @@ describe("results in every format, per model, and ranked", () => {
     assert.match(md.body, /^\|rank\|model\|value\|stderr\|/);
   });
 
+  it("pages every list route with an opaque cursor and a bounded limit", async () => {
+    const model = "org/paged";
+    const ids = [await submit(model), await submit(model), await submit(model)];
+    for (const id of ids) await finished(id);
+    const walk = async (path: string, field: string, key = "runId") => {
+      const seen: string[] = [];
+      let next: string | undefined;
+      let pages = 0;
+      do {
+        const res = await api(
+          `${path}${path.includes("?") ? "&" : "?"}limit=2${next ? `&cursor=${next}` : ""}`,
+        );
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const items = res.body[field] as unknown as Record<string, string>[];
+        assert.ok(items.length <= 2);
+        seen.push(...items.map((i) => i[key] as string));
+        next = res.body.next as string | undefined;
+        pages++;
+      } while (next && pages < 50);
+      return seen;
+    };
+    const m = encodeURIComponent(model);
+    assert.deepEqual(await walk(`/evaluations?model=${m}`, "items"), [...ids].reverse());
+    assert.deepEqual(await walk(`/models/${m}/results`, "runs"), [...ids].reverse());
+    const board = await walk(
+      "/leaderboard?task=gsm8k&metric=exact_match&filter=strict-match",
+      "rows",
+      "model",
+    );
+    assert.equal(board.filter((x) => x === model).length, 1, "one row per model across pages");
+    assert.equal(new Set(board).size, board.length);
+    assert.equal((await api("/evaluations?cursor=bm90LWEtY3Vyc29y")).status, 400);
+    assert.equal((await api(`/models/${m}/results?limit=101`)).status, 400);
+  });
+
   it("serves the OpenAPI document without a key", async () => {
     const res = await fetch(`${stack.urls.API}/openapi.json`);
     assert.equal(res.status, 200);

@@ -1,7 +1,9 @@
 // The real state machine definition, run by aws-local-stepfunctions with the real handlers, dynalite,
 // s3rver and local "instances", through every path it has. After each: final status and reason stored,
 // every attempt closed, no instance left running.
+
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import type { CapacityProvider, LaunchRequest } from "../../core/capacity/provider.ts";
@@ -14,6 +16,16 @@ import { withEngineFault } from "../support/faulty-engine.ts";
 import { pipelineDeps, sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
 const throttledTokens: string[] = [];
+/** AcquireCapacity's Retry for CapacityUnavailable, as the definition has it. */
+const capacityRetrier = () =>
+  (
+    JSON.parse(readFileSync(new URL("../../statemachine/evaluation.asl.json", import.meta.url), "utf8")) as {
+      States: { AcquireCapacity: { Retry: { ErrorEquals: string[]; MaxAttempts: number }[] } };
+    }
+  ).States.AcquireCapacity.Retry.find((r) => r.ErrorEquals.includes("CapacityUnavailable")) as {
+    MaxAttempts: number;
+  };
+
 /** Capacity behaviour per model id: what EC2 would do for that run (the one thing mocked). */
 const scenarios: Record<string, (base: CapacityProvider) => CapacityProvider> = {
   "test/no-capacity": (base) => ({
@@ -150,9 +162,10 @@ describe("the evaluation state machine", { concurrency: true }, () => {
     assert.equal(execution.status, "FAILED");
     assert.equal(execution.error, "CapacityUnavailable");
     const retries = execution.history.filter((e) => e.type === "TaskRetried" && e.name === "AcquireCapacity");
-    assert.equal(retries.length, 5, "the Retry of AcquireCapacity ran its 5 attempts");
+    const { MaxAttempts } = capacityRetrier();
+    assert.equal(retries.length, MaxAttempts, `the Retry of AcquireCapacity ran its ${MaxAttempts} attempts`);
     const [attempt] = await runStore().listAttempts(run.runId);
-    assert.equal(attempt.launchTries, 7, "each retry launched with a fresh client token");
+    assert.equal(attempt.launchTries, MaxAttempts + 2, "each retry launched with a fresh client token");
   });
 
   it("retries a launch EC2 throttled with the same client token, and succeeds", async () => {

@@ -1,0 +1,35 @@
+// Starts benchmark 6 (bench/concurrent-main.ts) in its own process and hands back its figures.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import type { ConcurrentFigures } from "./concurrent-runs.ts";
+
+export type { ConcurrentFigures };
+
+export function startConcurrentRuns(
+  root: string,
+  runs: number,
+  say: (line: string) => void,
+): Promise<ConcurrentFigures> {
+  const child = spawn(process.execPath, [join(root, "bench/concurrent-main.ts"), String(runs)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    for (const line of d.toString().split("\n")) if (line.startsWith("  concurrent:")) say(line);
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const last = out.split("\n").find((l) => l.startsWith("FIGURES ")) ?? "";
+      try {
+        if (code !== 0) throw new Error(`exited ${code}`);
+        resolve(JSON.parse(last.slice("FIGURES ".length)) as ConcurrentFigures);
+      } catch (error) {
+        reject(new Error(`benchmark 6 failed: ${(error as Error).message}: ${out.slice(-500)}`));
+      }
+    });
+  });
+}
