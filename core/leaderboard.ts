@@ -3,8 +3,8 @@
 // overwrites a newer one), so GET /leaderboard reads one item per model, whatever the history holds.
 // "Latest" is the run created last (the order every listing uses), not the one that finished last.
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { Verdict } from "./parity.ts";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { ParityRow, Verdict } from "./parity.ts";
 import type { MetricRow } from "./results.ts";
 import type { Run, RunStore } from "./run-store.ts";
 
@@ -128,6 +128,29 @@ export async function recordOnLeaderboard(
     }
   });
   return held;
+}
+
+/**
+ * Mark each entry the run still holds with its score's parity verdict, conditionally on the entry
+ * being the run's (a newer run's entry is left alone; an entry not written yet is skipped: RecordMetrics
+ * writes it with its verdict).
+ */
+export async function markParityOnLeaderboard(store: RunStore, run: Run, rows: ParityRow[]): Promise<void> {
+  await inBatches(rows, 10, async (row) => {
+    try {
+      await store.db.send(
+        new UpdateCommand({
+          TableName: store.table,
+          Key: entryKey({ ...row, numFewshot: row.nShot, modelId: run.spec.model.id }),
+          UpdateExpression: "SET parity = :verdict",
+          ConditionExpression: "runId = :run",
+          ExpressionAttributeValues: { ":verdict": row.verdict, ":run": run.runId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  });
 }
 
 /** Every entry of a board: one item per model and n-shot, however many runs lie behind them. */

@@ -3,6 +3,7 @@
 // references users uploaded, then the published scores. A drift is announced as a ParityDrift event.
 import type { Artifacts } from "./artifacts.ts";
 import { NotFound } from "./errors.ts";
+import { markParityOnLeaderboard } from "./leaderboard.ts";
 import { compare, DEFAULT_Z, type Measurement, type Parity } from "./parity.ts";
 import { publishedReferences } from "./references.ts";
 import { filtersOf, type MetricRow, parseResults, type ResultsFile } from "./results.ts";
@@ -190,6 +191,8 @@ export async function checkRunParity(
     notes,
   };
   await deps.store.setParity(run.runId, parity);
+  // A run checked again (or later) keeps its leaderboard entries' marks true.
+  await markParityOnLeaderboard(deps.store, run, parity.rows);
   if (parity.overall === "drift" && deps.events) {
     await deps.events.publish("ParityDrift", {
       runId: run.runId,

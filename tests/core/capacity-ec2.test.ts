@@ -342,9 +342,9 @@ describe("Ec2SpotProvider release and describe", () => {
     });
     const [reclaimed, unknown] = await provider().describe(["i-1", "i-9"]);
     // Filtered, so EC2 charges the standard Describe bucket, not the smaller unfiltered one.
-    assert.deepEqual(ec2.commandCalls(DescribeInstancesCommand)[0].args[0].input, {
-      Filters: [{ Name: "instance-id", Values: ["i-1", "i-9"] }],
-    });
+    const input = ec2.commandCalls(DescribeInstancesCommand)[0].args[0].input;
+    assert.deepEqual(input.Filters, [{ Name: "instance-id", Values: ["i-1", "i-9"] }]);
+    assert.equal(input.InstanceIds, undefined, "by filter, not by id");
     assert.deepEqual(reclaimed, {
       instanceId: "i-1",
       state: "terminated",
@@ -360,8 +360,13 @@ describe("EC2 launch errors, classified by code only", () => {
   const thrown = (name: string, message: string, fault: "client" | "server" = "client") =>
     Object.assign(new Error(message), { name, $fault: fault, $metadata: {} });
 
+  it("sends RequestLimitExceeded back to the state machine as Throttled (its long backoff), not a misconfiguration", async () => {
+    subnets();
+    ec2.on(CreateFleetCommand).rejects(thrown("RequestLimitExceeded", "the message says nothing we rely on"));
+    await assert.rejects(provider().launch(request()), Throttled);
+  });
+
   for (const [code, fault] of [
-    ["RequestLimitExceeded", "client"],
     ["InternalError", "server"],
     ["ServiceUnavailable", "server"],
     ["TimeoutError", "client"],
@@ -384,7 +389,7 @@ describe("EC2 launch errors, classified by code only", () => {
       [{ code: "RequestLimitExceeded", message: "invalid launch template" }],
       "spot inf2 capacity",
     );
-    assert.ok(t instanceof AwsUnavailable);
+    assert.ok(t instanceof Throttled);
   });
 
   it("a quota anywhere wins; mixed capacity and throttling retries; an unknown code keeps its name", () => {
@@ -417,6 +422,6 @@ describe("EC2 launch errors, classified by code only", () => {
     ec2
       .on(CreateFleetCommand)
       .resolves({ Errors: [{ ErrorCode: "RequestLimitExceeded", ErrorMessage: "slow down" }] });
-    await assert.rejects(provider().launch(request()), AwsUnavailable);
+    await assert.rejects(provider().launch(request()), Throttled);
   });
 });
