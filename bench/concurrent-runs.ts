@@ -311,6 +311,8 @@ export class Simulation {
       launchTemplateId: "lt-simulated",
       subnetIds: this.ec2.subnetIds,
       managedBy: "spoteval",
+      // Each backend's image, as a deployment names them (the launch refuses a backend without one).
+      engineImages: { neuronx: "engine:neuronx-simulated", "vllm-neuron": "engine:vllm-neuron-simulated" },
       now: () => new Date(this.clock.now * 1000),
     });
   }
