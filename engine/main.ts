@@ -1,10 +1,12 @@
 // Entry point of the engine container (and of a local "instance"): configuration from the environment
 // that user-data (or the local provider) sets, then one run of the runner, then exit. On EC2 the
 // user-data shuts the instance down when this exits (instance-initiated shutdown = terminate).
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
-import { dynamoClient, s3Client } from "../core/aws.ts";
+import { dynamoClient, eventBridgeClient, s3Client } from "../core/aws.ts";
+import { engineFinishedEntry } from "../core/engine-events.ts";
 import { RunStore } from "../core/run-store.ts";
 import type { Backend } from "./backends/backend.ts";
 import { HarnessBackend } from "./backends/harness.ts";
@@ -28,6 +30,8 @@ const Env = z.object({
   /** The SDK's own variable for the instance metadata endpoint. */
   AWS_EC2_METADATA_SERVICE_ENDPOINT: z.optional(z.string()),
   NOTICE_POLL_SECONDS: z._default(z.coerce.number().check(z.positive()), 5),
+  /** How long a resumed attempt waits for the interrupted one to finish saving its request cache. */
+  ENGINE_CACHE_WAIT_SECONDS: z._default(z.coerce.number().check(z.gte(0)), 150),
   SIMULATED_SECONDS: z._default(z.coerce.number().check(z.gte(0)), 8),
   /** Set by the image: what it was built from. */
   SPOTEVAL_HARNESS_REVISION: z.optional(z.string()),
@@ -75,6 +79,7 @@ const outcome = await runEngine(
     artifacts: new Artifacts(s3Client(), env.SPOTEVAL_BUCKET),
     backend: backend(),
     heartbeatSeconds: env.ENGINE_HEARTBEAT_SECONDS,
+    cacheWaitSeconds: env.ENGINE_CACHE_WAIT_SECONDS,
     log,
     harnessEnv: await harnessEnv(),
     provenance: Object.fromEntries(
@@ -93,4 +98,13 @@ const outcome = await runEngine(
   env.ATTEMPT,
 );
 log(`engine ${outcome.status}: ${outcome.reason}`);
+// Tell the state machine now instead of at its next poll (a lost event costs that poll, nothing more).
+if (outcome.status !== "STOPPED") {
+  await eventBridgeClient()
+    .send(new PutEventsCommand({ Entries: [engineFinishedEntry(env.RUN_ID, env.ATTEMPT, outcome.status)] }))
+    .then((out) => {
+      if (out.FailedEntryCount) log(`EngineFinished not put: ${out.Entries?.[0]?.ErrorMessage ?? "failed"}`);
+    })
+    .catch((e) => log(`EngineFinished not put: ${(e as Error).message}`));
+}
 process.exit(outcome.status === "FAILED" ? 1 : 0);

@@ -12,6 +12,7 @@ import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { hashKey, newApiKey } from "../core/auth.ts";
 import { LocalProcessProvider } from "../core/capacity/local-process.ts";
+import { LocalEventBus } from "./eventbridge.ts";
 import { type HttpHandler, LocalGateway, lambdaContext } from "./gateway.ts";
 import { functionForResource, readServerlessConfig } from "./serverless-config.ts";
 import { LocalStepFunctions, type TaskHandler } from "./stepfunctions.ts";
@@ -32,7 +33,7 @@ export type StackOptions = {
   retryMs?: number;
   /** Seconds between local janitor sweeps (the deployment's schedule is 10 minutes). */
   janitorSeconds?: number;
-  /** Replace the handler of a serverless function (tests wrap capacity faults this way). */
+  /** Replace the handler of a serverless function (tests wrap capacity faults, or lose events, this way). */
   handlers?: Record<string, TaskHandler>;
 };
 
@@ -43,6 +44,8 @@ export type Stack = {
   bucket: string;
   table: string;
   stepFunctions: LocalStepFunctions;
+  /** The default event bus: PutEvents on the API port, delivered by the rules of serverless.yml. */
+  events: LocalEventBus;
   stop: () => Promise<void>;
 };
 
@@ -180,7 +183,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // EventBridge, locally: an execution that ends ABORTED, TIMED_OUT or FAILED reaches the same handler
   // as in AWS, and the janitor runs on a timer as its schedule would.
   const invoke = (name: string, event: unknown) =>
-    (modules[name] as (e: unknown, c: unknown) => Promise<unknown>)(event, lambdaContext(name));
+    options.handlers?.[name]
+      ? options.handlers[name](event)
+      : (modules[name] as (e: unknown, c: unknown) => Promise<unknown>)(event, lambdaContext(name));
+  const events = new LocalEventBus(config.rules, invoke);
   stepFunctions.onExecutionEnded = (e) =>
     invoke("onExecutionEnded", {
       version: "0",
@@ -242,8 +248,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const gateway = new LocalGateway([
     ...config.routes.map((route) => ({ route, handler: modules[route.functionName] as HttpHandler })),
     { route: { method: "POST", path: "/_local/events", functionName: "localEventBus" }, handler: emit },
+    {
+      route: { method: "POST", path: "/", functionName: "localEventBridge" },
+      handler: events.putEventsRoute,
+    },
   ]);
   const apiUrl = await gateway.listen(at(0));
+  // EventBridge's JSON API answers on the API port (the engine puts EngineFinished there).
+  process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = apiUrl;
 
   return {
     urls: { API: apiUrl, DynamoDB: dynamoUrl, S3: s3Url, StepFunctions: sfnUrl },
@@ -252,9 +264,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     bucket,
     table,
     stepFunctions,
+    events,
     stop: async () => {
       clearInterval(janitor);
       await gateway.close();
+      await events.settled();
       await stepFunctions.close();
       await LocalProcessProvider.releaseEverything();
       await s3.close();

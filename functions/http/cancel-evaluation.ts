@@ -1,12 +1,13 @@
-// DELETE /evaluations/{runId}: cancel. The run is marked; the pipeline releases capacity and ends it CANCELLED.
+// DELETE /evaluations/{runId}: cancel. The run is marked and its wait ended; the pipeline releases
+// capacity and ends it CANCELLED within seconds (at the next poll if the wake is lost).
 import * as z from "zod/mini";
-import { cancelRun } from "../../core/queries.ts";
 import { runId } from "../../core/schemas.ts";
+import { cancelAndWake } from "../../core/wake.ts";
 import { json, route } from "../middleware.ts";
-import { runStore } from "../runtime.ts";
+import { wakeDeps } from "../runtime.ts";
 
 export const handler = route({ access: "write", path: z.object({ runId }) }, async ({ path }) => {
-  const run = await cancelRun(runStore(), path.runId);
+  const run = await cancelAndWake(wakeDeps(), path.runId);
   return json(202, {
     runId: run.runId,
     status: run.status,

@@ -134,7 +134,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const capacityFor = (base: CapacityProvider, runId: string, s: Scenario): CapacityProvider => ({
     name: base.name,
     describe: (ids) => base.describe(ids),
-    releaseRun: (id) => base.releaseRun(id),
+    releaseRun: (id, options) => base.releaseRun(id, options),
     listManaged: () => base.listManaged(),
     launch: async (request: LaunchRequest) => {
       if (s.quota) throw new QuotaExceeded("VcpuLimitExceeded: chaos quota (All Inf Spot Instance Requests)");
