@@ -308,13 +308,12 @@ export async function releaseStep(
   outcome: ReleaseOutcome,
   reason?: string,
 ) {
-  const attempts = await deps.store.listAttempts(runId);
-  const terminated = await deps.capacity.releaseRun(runId, {
-    except: savingBeforeReclaim(outcome, attempts),
-  });
+  const except = outcome === "interrupted" ? savingBeforeReclaim(await deps.store.listAttempts(runId)) : [];
+  const terminated = await deps.capacity.releaseRun(runId, { except });
   const ended = now(deps);
   const endStatus = outcome === "interrupted" ? "INTERRUPTED" : "RELEASED";
-  for (const attempt of attempts) {
+  // Listed after the release: an attempt opened meanwhile (a launch racing an abort) is closed too.
+  for (const attempt of await deps.store.listAttempts(runId)) {
     if (attempt.endedAt) continue;
     const hours = attempt.launchedAt ? (ended.getTime() - Date.parse(attempt.launchedAt)) / 3_600_000 : 0;
     await deps.store.updateAttempt(
@@ -343,8 +342,7 @@ export async function releaseStep(
  * saved (it then shuts itself down) or is gone; Spot reclaims it at the deadline in any case, and the
  * run's final release, whatever the outcome, spares nothing.
  */
-function savingBeforeReclaim(outcome: ReleaseOutcome, attempts: Attempt[]): string[] {
-  if (outcome !== "interrupted") return [];
+function savingBeforeReclaim(attempts: Attempt[]): string[] {
   return attempts
     .filter((a) => a.instanceId && a.warnedAt && !a.cacheSavedAt && !a.instanceGoneAt)
     .map((a) => a.instanceId as string);

@@ -62,7 +62,12 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     progress: { phase: "boot", done: 0, total: 0 },
     provenance: { harnessRevision: run.spec.harnessRevision, ...deps.provenance },
   });
-  if (!claimed) return { status: "STOPPED", reason: `attempt ${attempt} is no longer open` };
+  if (!claimed) {
+    // Warned before it even started: there is nothing to save, and the next attempt need not wait.
+    if ((await store.getAttempt(runId, attempt))?.warnedAt)
+      await store.updateAttempt(runId, attempt, ["INTERRUPTED"], { cacheSavedAt: now().toISOString() });
+    return { status: "STOPPED", reason: `attempt ${attempt} is no longer open` };
+  }
 
   const abort = new AbortController();
   const stop = (outcome: Stop["outcome"], reason: string) => {

@@ -131,6 +131,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     POLL_WATCH_SECONDS: "5",
     POLL_WATCH_INTERVAL_MS: "100",
     STALL_SECONDS: "30",
+    // A warned local instance that does not save its cache has crashed or hangs; wait for it briefly.
+    ENGINE_CACHE_WAIT_SECONDS: "5",
     BOOT_SECONDS: "120",
     MAX_ATTEMPTS: "3",
     // No network here: a model without a parameter count is planned as a 7B one.

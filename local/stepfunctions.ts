@@ -198,6 +198,8 @@ export class LocalStepFunctions {
       const ended = new Promise<unknown>((succeed, fail) => {
         this.pending.set(token, { executionArn: local.executionArn, succeed, fail });
       });
+      // The wait may end (timeout, heartbeat) while the Lambda still runs: not an unhandled rejection.
+      ended.catch(() => undefined);
       const task = this.pending.get(token) as PendingTask;
       const expire = (ms: number) => {
         task.timeout = setTimeout(
