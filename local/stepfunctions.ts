@@ -235,6 +235,9 @@ export class LocalStepFunctions {
   private retire(token: string) {
     const task = this.pending.get(token);
     if (!task) return;
+    // Settles a wait its execution abandoned (stopped, stack closing); a no-op for one that ended.
+    // Left pending, the library's own task timer would keep the process alive for days.
+    task.fail(statesError("States.Runtime", "the execution ended while the task waited for its token"));
     clearTimeout(task.timeout);
     clearTimeout(task.heartbeat?.timer);
     this.pending.delete(token);
