@@ -3,6 +3,7 @@
 //
 //   npm run bench                  all six benchmarks
 //   npm run bench -- --quick       fewer runs and samples (a smoke check, not figures to quote)
+import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -11,11 +12,14 @@ import { deployedDefaults } from "../functions/runtime.ts";
 import { projectRoot, startStack } from "../local/stack.ts";
 import { type BundleFigures, coldStart } from "./cold-start.ts";
 import { type ConcurrentFigures, startConcurrentRuns } from "./concurrent-child.ts";
+import type { EventLatencyFigures } from "./event-latency.ts";
 import { type HistoryFigures, historyBenchmark } from "./history.ts";
 import { CLIENT_POLL_MS, overhead, throughput } from "./local-runs.ts";
 import { orchestrationCost, prices, SPOT_DISCOUNT, spotPerHour } from "./prices.ts";
+import { percentile } from "./stats.ts";
 import {
   type EngineTimeline,
+  EVENT_DELIVERY_SECONDS,
   fixedPolling,
   type RunFigures,
   type Sim,
@@ -124,8 +128,25 @@ try {
   await stack.stop();
 }
 
+// ---- 2. events on the local stack (own process, alongside the virtual-time runs below) ----
+const eventRuns = quick ? 6 : 20;
+say(`events: ${eventRuns} Spot warnings, cancels and ends on a local stack with the deployed polling`);
+const eventsChild = new Promise<EventLatencyFigures>((resolve, reject) => {
+  execFile(
+    process.execPath,
+    [join(projectRoot, "bench/event-latency.ts"), "--port", "0", "--runs", String(eventRuns)],
+    { maxBuffer: 64 * 1024 * 1024, timeout: 240_000 },
+    (error, stdout, stderr) => {
+      const line = stdout.split("\n").findLast((l) => l.startsWith('{"runs"'));
+      if (error || !line)
+        reject(new Error(`bench/event-latency.ts: ${error?.message ?? "no figures"}\n${stderr}`));
+      else resolve(JSON.parse(line) as EventLatencyFigures);
+    },
+  );
+});
+
 // ---- 2. Step Functions transitions, in virtual time ----
-say("transitions: the real definition in virtual time, spoteval polling vs a fixed 30 s poll");
+say("transitions: the real definition in virtual time: events + polling, polling alone, a fixed 30 s poll");
 const sims = new Map<string, Sim>();
 const sim = await startStack({
   port,
@@ -137,37 +158,44 @@ const sim = await startStack({
 const deployed = deployedDefaults();
 const baselinePolling = fixedPolling(deployed);
 /** Boot 4.5 min (instance, image pull), 6 min download and compile-cache load, then the evaluation. */
-const timeline = (minutes: number, interruptAfterSeconds?: number): EngineTimeline => ({
+const timeline = (minutes: number, extra: Partial<EngineTimeline> = {}): EngineTimeline => ({
   bootSeconds: 270,
   prepareSeconds: 360,
   evaluateSeconds: minutes * 60,
-  ...(interruptAfterSeconds !== undefined ? { interruptAfterSeconds } : {}),
+  ...extra,
 });
 const INSTANCE = "inf2.48xlarge";
-type Scenario = { minutes: number; spoteval: RunFigures; baseline?: RunFigures };
+/** The same run three ways: spoteval (events + adaptive polling), adaptive polling alone (the
+ * previous release), a fixed 30 s poll. */
+type Ways = { spoteval: RunFigures; adaptive: RunFigures; fixed?: RunFigures };
+type Scenario = Ways & { minutes: number };
+const threeWays = async (t: EngineTimeline, withFixed = true): Promise<Ways> => ({
+  spoteval: await simulateRun(sim, sims, t, deployed),
+  adaptive: await simulateRun(sim, sims, t, deployed, { events: false }),
+  ...(withFixed ? { fixed: await simulateRun(sim, sims, t, baselinePolling, { events: false }) } : {}),
+});
 const scenarios: Scenario[] = [];
-const interruptions: { spoteval: RunFigures; baseline: RunFigures }[] = [];
+const interruptions: Ways[] = [];
+const cancels: Ways[] = [];
 try {
   for (const minutes of [10, 60, 480, 1440]) {
-    const spoteval = await simulateRun(sim, sims, timeline(minutes), deployed);
-    // The 24-hour run is there for the history limit; its baseline would add ~9,000 transitions of nothing.
-    const baseline =
-      minutes < 1440 ? await simulateRun(sim, sims, timeline(minutes), baselinePolling) : undefined;
-    scenarios.push({ minutes, spoteval, ...(baseline ? { baseline } : {}) });
+    // The 24-hour run is there for the history limit; its fixed poll would add ~8,600 transitions of nothing.
+    const ways = await threeWays(timeline(minutes), minutes < 1440);
+    scenarios.push({ minutes, ...ways });
     say(
-      `  ${minutes} min: ${spoteval.transitions} transitions${baseline ? ` vs ${baseline.transitions}` : ""}`,
+      `  ${minutes} min: ${ways.spoteval.transitions} transitions vs ${ways.adaptive.transitions} adaptive${ways.fixed ? `, ${ways.fixed.transitions} fixed` : ""}`,
     );
   }
-  for (const at of quick ? [1187] : [523, 1187, 1741, 2390, 3011]) {
-    interruptions.push({
-      spoteval: await simulateRun(sim, sims, timeline(60, at), deployed),
-      baseline: await simulateRun(sim, sims, timeline(60, at), baselinePolling),
-    });
-  }
-  say(`  ${interruptions.length} interrupted 1-hour runs`);
+  for (const at of quick ? [1187] : [523, 1187, 1741, 2390, 3011])
+    interruptions.push(await threeWays(timeline(60, { interruptAfterSeconds: at })));
+  for (const at of quick ? [1300] : [400, 1300, 2200, 3100])
+    cancels.push(await threeWays(timeline(60, { cancelAfterSeconds: at })));
+  say(`  ${interruptions.length} interrupted and ${cancels.length} cancelled 1-hour runs`);
 } finally {
   await sim.stop();
 }
+say("events: waiting for the local stack's figures");
+const events = await eventsChild;
 
 // ---- 5. queries against a long history, seeded straight into the table ----
 const sizes = quick ? [1_000, 10_000] : [10_000, 100_000];
@@ -185,25 +213,64 @@ const concurrentFigures: ConcurrentFigures = await concurrentJob;
 const hours = (s: Scenario) => s.minutes / 60;
 const perEvalHour = (s: Scenario, f: RunFigures) => f.transitions / Math.max(1, hours(s));
 const instanceCost = (f: RunFigures, type = INSTANCE) => (f.instanceSeconds / 3600) * spotPerHour(type);
-for (const s of scenarios.filter((x) => x.baseline)) {
-  const b = s.baseline as RunFigures;
+const secs = (x: number) => `${x < 10 ? x.toFixed(1) : x.toFixed(0)} s`;
+const pcts = (xs: number[]) => `p50 ${secs(percentile(xs, 50))}, p99 ${secs(percentile(xs, 99))}`;
+const latencyRow = (
+  figure: string,
+  measured: number[],
+  ways: Ways[],
+  of: (f: RunFigures) => number,
+  limit: number,
+) =>
+  row(
+    figure,
+    pcts(measured),
+    `adaptive poll ${pcts(ways.map((w) => of(w.adaptive)))}; 30 s poll ${pcts(ways.map((w) => of(w.fixed as RunFigures)))}`,
+    `p99 < ${limit} s`,
+    percentile(measured, 99) < limit,
+  );
+latencyRow(
+  `2. Spot warning -> replacement launch requested (${events.runs} runs)`,
+  events.spotToReplacementS,
+  interruptions,
+  (f) => f.replacementAfterSeconds as number,
+  15,
+);
+latencyRow(
+  `2. cancel -> instance released (${events.runs} runs)`,
+  events.cancelToReleaseS,
+  cancels,
+  (f) => f.cancelReleasedAfterSeconds as number,
+  5,
+);
+latencyRow(
+  `2. engine end seen (${events.runs} runs)`,
+  events.endSeenS,
+  [...scenarios.filter((s) => s.fixed), ...interruptions],
+  (f) => f.endSeenAfterSeconds,
+  5,
+);
+for (const s of scenarios) {
   const label = s.minutes < 60 ? `${s.minutes} min` : `${s.minutes / 60} h`;
+  const own = s.spoteval;
   row(
     `2. transitions, ${label} evaluation`,
-    s.minutes < 60
-      ? `${s.spoteval.transitions} (the whole run: under 1 eval hour)`
-      : `${s.spoteval.transitions} (${perEvalHour(s, s.spoteval).toFixed(0)} per eval hour)`,
-    `${b.transitions} (${(b.transitions / s.spoteval.transitions).toFixed(1)}x more)`,
-    "< 40 per eval hour, >= 5x fewer",
-    perEvalHour(s, s.spoteval) < 40 && b.transitions >= 5 * s.spoteval.transitions,
+    `${own.transitions} (${s.minutes < 60 ? "the whole run" : `${perEvalHour(s, own).toFixed(0)} per eval hour`}; ${own.wokenWaits} wait(s) ended by an event)`,
+    `adaptive poll ${s.adaptive.transitions}; 30 s poll ${s.fixed ? `${s.fixed.transitions} (${(s.fixed.transitions / own.transitions).toFixed(1)}x)` : "not run (~8,600)"}`,
+    "<= adaptive poll's",
+    own.transitions <= s.adaptive.transitions,
   );
+}
+for (const s of scenarios.filter((x) => x.fixed)) {
+  const label = s.minutes < 60 ? `${s.minutes} min` : `${s.minutes / 60} h`;
+  const b = s.fixed as RunFigures;
   const own = orchestrationCost(s.spoteval);
   const theirs = orchestrationCost(b);
   const share = own.total / instanceCost(s.spoteval);
   row(
     `2. orchestration cost, ${label}`,
     `${usd(own.total)} = ${(share * 100).toFixed(3)}% of ${usd(instanceCost(s.spoteval))} on ${INSTANCE} Spot`,
-    `${usd(theirs.total)} = ${((theirs.total / instanceCost(b)) * 100).toFixed(3)}%`,
+    `${usd(theirs.total)} = ${((theirs.total / instanceCost(b)) * 100).toFixed(3)}% (30 s poll)`,
     "< 0.1% of instance cost",
     share < 0.001,
   );
@@ -212,34 +279,9 @@ const day = scenarios.find((s) => s.minutes === 1440) as Scenario;
 row(
   "2. history events, 24 h evaluation",
   `${day.spoteval.historyEvents} (${((day.spoteval.historyEvents / 25000) * 100).toFixed(1)}% of 25,000)`,
-  `~${Math.round(((scenarios.find((x) => x.minutes === 480)?.baseline?.historyEvents ?? 0) * 24) / 8)} at a 30 s poll (8 h x 3)`,
+  `~${Math.round(((scenarios.find((x) => x.minutes === 480)?.fixed?.historyEvents ?? 0) * 24) / 8)} at a 30 s poll (8 h x 3)`,
   "well inside 25,000",
   day.spoteval.historyEvents < 25000 / 4,
-);
-const ends = [
-  ...scenarios.filter((s) => s.baseline).map((s) => [s.spoteval, s.baseline as RunFigures]),
-  ...interruptions.map((i) => [i.spoteval, i.baseline]),
-];
-const maxOf = (xs: number[]) => Math.max(...xs);
-const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const endOwn = ends.map(([a]) => a.endSeenAfterSeconds);
-const endBase = ends.map(([, b]) => b.endSeenAfterSeconds);
-const endBound = deployed.minPollSeconds;
-row(
-  "2. end seen after the engine finished",
-  `mean ${meanOf(endOwn).toFixed(1)} s, max ${maxOf(endOwn).toFixed(1)} s`,
-  `mean ${meanOf(endBase).toFixed(1)} s, max ${maxOf(endBase).toFixed(1)} s`,
-  `<= baseline + ${endBound} s (min poll, when the ETA misses)`,
-  maxOf(endOwn) <= maxOf(endBase) + endBound,
-);
-const intOwn = interruptions.map((i) => i.spoteval.interruptionSeenAfterSeconds as number);
-const intBase = interruptions.map((i) => i.baseline.interruptionSeenAfterSeconds as number);
-row(
-  "2. interruption seen after Spot reclaimed",
-  `mean ${meanOf(intOwn).toFixed(0)} s, max ${maxOf(intOwn).toFixed(0)} s`,
-  `mean ${meanOf(intBase).toFixed(0)} s, max ${maxOf(intBase).toFixed(0)} s`,
-  `<= baseline + ${deployed.maxPollSeconds} s (max poll)`,
-  maxOf(intOwn) <= maxOf(intBase) + deployed.maxPollSeconds,
 );
 
 const [small, large] = historyFigures as [HistoryFigures, HistoryFigures];
@@ -295,7 +337,7 @@ row(
 );
 
 // ---- report ----
-const widths = [44, 50, 46, 36];
+const widths = [52, 60, 66, 24];
 const cell = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
 console.log();
 console.log(
@@ -327,7 +369,8 @@ const smallest = scenarios
   .join(", ");
 const notes = [
   `Instance: ${INSTANCE} (the published Inferentia2 benchmark's) at Spot ${SPOT_DISCOUNT * 100}% below on-demand ($${spotPerHour(INSTANCE).toFixed(2)}/h). On inf2.xlarge the same orchestration is ${smallest} of the instance: the per-run floor (Plan, Acquire, Release, Record, Finish, ~6 transitions) dominates short runs on the smallest instance.`,
-  `Transitions: simulated engine (boot 4.5 min, prepare 6 min, rate drifting +-15%, heartbeat every 30 s) in virtual time through the real definition; runs under an hour count as one evaluation hour. Polling: min ${deployed.minPollSeconds} s, max ${deployed.maxPollSeconds} s, boot estimate ${deployed.bootEstimateSeconds} s, watch ${deployed.watchSeconds} s. Prices: $${prices.transition * 1000}/1,000 transitions, Lambda arm64, DynamoDB on-demand.`,
+  `Transitions: simulated engine (boot 4.5 min, prepare 6 min, rate drifting +-15%, heartbeat every 30 s) in virtual time through the real definition; runs under an hour count as one evaluation hour. Polling: min ${deployed.minPollSeconds} s, max ${deployed.maxPollSeconds} s, boot estimate ${deployed.bootEstimateSeconds} s, watch ${deployed.watchSeconds} s; events delivered ${EVENT_DELIVERY_SECONDS} s after they happen (virtual time only). Prices: $${prices.transition * 1000}/1,000 transitions, Lambda arm64, DynamoDB on-demand.`,
+  `Events (measured): a local stack in its own process with the deployed polling (first check 230 s after launch, then 30-600 s), ${events.runs} runs each: a Spot warning put on the bus -> attempt 2 opened; DELETE -> the run's instance released; the engine's last write -> ReleaseFinished entered. Baselines: the same moments in virtual time, polling alone (${interruptions.length} warnings, ${cancels.length} cancels, ${scenarios.filter((s) => s.fixed).length + interruptions.length} ends).`,
   `Local figures include up to ${CLIENT_POLL_MS} ms of client polling; this machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
 ];
 console.log();
@@ -348,9 +391,11 @@ const results = {
     baselinePolling,
     scenarios,
     interruptions,
+    cancels,
   },
   history: historyFigures,
   concurrent: concurrentFigures,
+  events,
 };
 await writeFile(join(projectRoot, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
 const failed = rows.filter((r) => r.holds === false);

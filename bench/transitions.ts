@@ -4,9 +4,11 @@
 // core/pipeline.ts, the real store (dynalite) and results in S3 (s3rver). What cannot run here is
 // simulated, in virtual time so hours take seconds: the inf2 instance (SimulatedCapacity) and the
 // engine on it (EngineModel: boot, compile, then evaluation at a rate that drifts +-15%, heartbeats
-// every 30 s with tqdm's ETA, the results file at the end). Every Wait the state machine takes advances
-// the run's virtual clock by its seconds; CheckEngine's watch sleeps advance it too. Transitions are
-// counted from the execution history, as AWS bills them: every state entered, every retry.
+// every 30 s with tqdm's ETA, the results file at the end). Every wait between polls advances the
+// run's virtual clock by its timeout, or, with events on, only to the next event in it (the engine's
+// end, a Spot warning, a cancel), which the real senders then deliver through the wait's task token;
+// CheckEngine's watch sleeps advance it too. Transitions are counted from the execution history, as
+// AWS bills them: every state entered, every retry.
 import { Artifacts, artifactKeys } from "../core/artifacts.ts";
 import { s3Client } from "../core/aws.ts";
 import type { CapacityProvider, Instance, LaunchRequest } from "../core/capacity/provider.ts";
@@ -23,7 +25,8 @@ import {
 } from "../core/pipeline.ts";
 import type { RunStore } from "../core/run-store.ts";
 import { EvaluationRequest, toRunSpec } from "../core/schemas.ts";
-import { runStore } from "../functions/runtime.ts";
+import { awaitEvent, type WakeCause, wakeRun } from "../core/wake.ts";
+import { runStore, wakeDeps } from "../functions/runtime.ts";
 import type { Stack } from "../local/stack.ts";
 import type { LocalExecution, TaskHandler } from "../local/stepfunctions.ts";
 
@@ -44,9 +47,17 @@ export type EngineTimeline = {
   prepareSeconds: number;
   /** Evaluation at the nominal rate; the real rate drifts +-15% over 30-minute periods. */
   evaluateSeconds: number;
-  /** Seconds into the evaluation when Spot reclaims the first attempt (warning marks it at once). */
+  /** Seconds into the evaluation when the Spot warning for the first attempt arrives (it marks it at once). */
   interruptAfterSeconds?: number;
+  /** Seconds into the (first attempt's) evaluation when the user cancels the run. */
+  cancelAfterSeconds?: number;
 };
+
+/**
+ * EventBridge delivery, the sender Lambda and SendTaskSuccess, assumed in virtual time (the local
+ * stack measures the real path: npm run bench, figure 2).
+ */
+export const EVENT_DELIVERY_SECONDS = 1;
 
 const HEARTBEAT_SECONDS = 30;
 const DRIFT = 0.15;
@@ -75,9 +86,10 @@ type AttemptPlan = { launchedAt: number; carried: number; ends: number; interrup
 class EngineModel {
   readonly attempts = new Map<number, AttemptPlan>();
   readonly r0: number;
-  /** Virtual times of what the state machine must notice: the end, an interruption. */
+  /** Virtual times of what the state machine must notice: the end, an interruption, a cancel. */
   endedAt?: number;
   interruptedAt?: number;
+  cancelledAt?: number;
   private readonly timeline: EngineTimeline;
   private readonly store: RunStore;
   private readonly artifacts: Artifacts;
@@ -107,16 +119,47 @@ class EngineModel {
   private doneAt = (a: AttemptPlan, t: number) =>
     Math.min(ITEMS, a.carried + itemsDone(this.r0, Math.max(0, t - this.evalStart(a))));
 
-  /** Write into the attempt item what the engine (or the Spot warning rule) would have by time t. */
+  /** The first thing the state machine acts on in (from, to]: the engine's end, a Spot warning, a cancel. */
+  nextEvent(attempt: number, from: number, to: number): { at: number; cause: WakeCause } | undefined {
+    const a = this.attempts.get(attempt);
+    if (!a) return undefined;
+    const cancel = this.timeline.cancelAfterSeconds;
+    const first = this.attempts.get(1);
+    const candidates: { at: number; cause: WakeCause }[] = [
+      { at: a.interruptsAt ?? Number.POSITIVE_INFINITY, cause: "instance" },
+      { at: a.interruptsAt === undefined ? a.ends : Number.POSITIVE_INFINITY, cause: "engine" },
+      {
+        at: cancel !== undefined && first ? this.evalStart(first) + cancel : Number.POSITIVE_INFINITY,
+        cause: "cancel",
+      },
+    ];
+    const next = candidates.filter((c) => c.at > from && c.at <= to).sort((x, y) => x.at - y.at)[0];
+    return next;
+  }
+
+  /** Write into the attempt item what the engine (or the Spot warning rule, or a user) would have by time t. */
   async playUntil(attempt: number, t: number) {
     const a = this.attempts.get(attempt);
     if (!a) return;
     const iso = (s: number) => new Date(s * 1000).toISOString();
+    const first = this.attempts.get(1);
+    const cancel = this.timeline.cancelAfterSeconds;
+    if (
+      this.cancelledAt === undefined &&
+      cancel !== undefined &&
+      first &&
+      t >= this.evalStart(first) + cancel
+    ) {
+      this.cancelledAt = this.evalStart(first) + cancel;
+      await this.store.updateRun(this.runId, { cancelRequested: true });
+    }
     if (a.interruptsAt !== undefined && t >= a.interruptsAt) {
       this.interruptedAt ??= a.interruptsAt;
       await this.store.updateAttempt(this.runId, attempt, ["LAUNCHING", "RUNNING"], {
         status: "INTERRUPTED",
         endReason: "Spot interruption warning (simulated)",
+        warnedAt: iso(a.interruptsAt),
+        cacheSavedAt: iso(a.interruptsAt),
       });
       return;
     }
@@ -214,9 +257,19 @@ type Sim = {
   engine: EngineModel;
   artifacts: Artifacts;
   settings: PipelineSettings;
+  /** Events end waits at once (the deployment); false: every wait lasts its timeout (polling only). */
+  events: boolean;
+  /** The timeout of the wait in progress (what AcquireCapacity or CheckEngine answered). */
+  waitSeconds: number;
   /** Virtual time CheckEngine first answered something other than "running". */
   decidedAt?: number;
   interruptionSeenAt?: number;
+  /** Virtual time the replacement attempt was requested (AcquireCapacity for attempt 2). */
+  replacementRequestedAt?: number;
+  /** Virtual time a cancelled run's capacity was released. */
+  cancelReleasedAt?: number;
+  /** Waits ended by an event, by a timeout. */
+  woken: number;
   lambdaInvocations: number;
   watchSeconds: number;
   checks: number;
@@ -233,6 +286,12 @@ export type RunFigures = {
   endSeenAfterSeconds: number;
   /** Seconds from the Spot interruption to CheckEngine answering "interrupted" (when there was one). */
   interruptionSeenAfterSeconds?: number;
+  /** Seconds from the Spot warning to the replacement attempt's launch request (when there was one). */
+  replacementAfterSeconds?: number;
+  /** Seconds from a cancel to the release of the run's capacity (when there was one). */
+  cancelReleasedAfterSeconds?: number;
+  /** Waits ended by an event rather than their timeout. */
+  wokenWaits: number;
   /** Virtual seconds from launch to the run's end. */
   instanceSeconds: number;
 };
@@ -243,6 +302,7 @@ export async function simulateRun(
   sims: Map<string, Sim>,
   timeline: EngineTimeline,
   settings: PipelineSettings,
+  options: { events?: boolean } = {},
 ): Promise<RunFigures> {
   const store = runStore();
   const artifacts = new Artifacts(s3Client(), stack.bucket);
@@ -253,6 +313,9 @@ export async function simulateRun(
     engine: new EngineModel(runId, timeline, store, artifacts),
     artifacts,
     settings,
+    events: options.events ?? true,
+    waitSeconds: 0,
+    woken: 0,
     lambdaInvocations: 0,
     watchSeconds: 0,
     checks: 0,
@@ -279,8 +342,11 @@ export async function simulateRun(
     JSON.stringify({ runId, maxAttempts: 3, capacity: { attempt: 0 } }),
   );
   await execution.done;
-  if (execution.status !== "SUCCEEDED")
-    throw new Error(`simulated run ${runId} ended ${execution.status}: ${execution.cause}`);
+  const cancelled = timeline.cancelAfterSeconds !== undefined;
+  if (execution.status !== "SUCCEEDED" || (!cancelled && !execution.output?.includes('"SUCCEEDED"')))
+    throw new Error(
+      `simulated run ${runId} ended ${execution.status}: ${execution.cause ?? execution.output}`,
+    );
   const f = historyFigures(execution);
   const engine = sim.engine;
   return {
@@ -290,8 +356,15 @@ export async function simulateRun(
     watchSeconds: sim.watchSeconds,
     endSeenAfterSeconds: (sim.decidedAt ?? Number.NaN) - (engine.endedAt ?? Number.NaN),
     ...(engine.interruptedAt !== undefined
-      ? { interruptionSeenAfterSeconds: (sim.interruptionSeenAt ?? Number.NaN) - engine.interruptedAt }
+      ? {
+          interruptionSeenAfterSeconds: (sim.interruptionSeenAt ?? Number.NaN) - engine.interruptedAt,
+          replacementAfterSeconds: (sim.replacementRequestedAt ?? Number.NaN) - engine.interruptedAt,
+        }
       : {}),
+    ...(engine.cancelledAt !== undefined
+      ? { cancelReleasedAfterSeconds: (sim.cancelReleasedAt ?? Number.NaN) - engine.cancelledAt }
+      : {}),
+    wokenWaits: sim.woken,
     instanceSeconds: (engine.endedAt ?? sim.t) - start,
   };
 }
@@ -334,9 +407,30 @@ export function simulationHandlers(sims: Map<string, Sim>): Record<string, TaskH
     },
     acquireCapacity: async (input: unknown) => {
       const { runId, sim } = simOf(input);
-      const out = await acquireStep(deps(sim), runId, (input as { previousAttempt: number }).previousAttempt);
-      sim.t += out.waitSeconds; // the WaitForBoot that follows
+      const previous = (input as { previousAttempt: number }).previousAttempt;
+      if (previous >= 1) sim.replacementRequestedAt ??= sim.t;
+      const out = await acquireStep(deps(sim), runId, previous);
+      sim.waitSeconds = out.waitSeconds; // the WaitForBoot that follows
       return out;
+    },
+    // WaitForBoot and WaitForEngine: the real step stores the token; the wait then lasts its timeout,
+    // or (events on) until the next event in it, which the real sender delivers through the token.
+    awaitEvent: async (input: unknown) => {
+      const { runId, sim } = simOf(input);
+      const { attempt, taskToken } = input as { attempt: number; taskToken: string };
+      const stored = await awaitEvent(wakeDeps(), runId, attempt, taskToken);
+      if (stored.woken) return stored;
+      const next = sim.events ? sim.engine.nextEvent(attempt, sim.t, sim.t + sim.waitSeconds) : undefined;
+      if (!next) {
+        sim.t += sim.waitSeconds; // the timeout ends the wait (0 ms later here: waitMs 0)
+        return stored;
+      }
+      sim.t = next.at;
+      await sim.engine.playUntil(attempt, sim.t);
+      sim.t += EVENT_DELIVERY_SECONDS;
+      const woken = await wakeRun(wakeDeps(), runId, next.cause, attempt);
+      if (woken.woken) sim.woken++;
+      return woken;
     },
     checkEngine: async (input: unknown) => {
       const { runId, sim } = simOf(input);
@@ -345,7 +439,7 @@ export function simulationHandlers(sims: Map<string, Sim>): Record<string, TaskH
       await sim.engine.playUntil(attempt, sim.t);
       const out = await checkEngineStep(deps(sim), runId, attempt);
       if (out.state === "running")
-        sim.t += out.waitSeconds; // the WaitForEngine that follows
+        sim.waitSeconds = out.waitSeconds; // the WaitForEngine that follows
       else if (out.state === "interrupted") sim.interruptionSeenAt ??= sim.t;
       else sim.decidedAt ??= sim.t;
       return out;
@@ -353,6 +447,7 @@ export function simulationHandlers(sims: Map<string, Sim>): Record<string, TaskH
     releaseCapacity: async (input: unknown) => {
       const { runId, sim } = simOf(input);
       const i = input as { outcome: "interrupted" | "finished" | "failed" | "cancelled"; reason?: string };
+      if (i.outcome === "cancelled") sim.cancelReleasedAt ??= sim.t;
       return releaseStep(deps(sim), runId, i.outcome, i.reason);
     },
     recordMetrics: async (input: unknown) => {

@@ -1,7 +1,7 @@
 // AWS clients, each created once per module scope and reused across invocations. One function per
 // client, so a Lambda bundle carries only the clients its handler calls (the SDK packages have no side
 // effects, and esbuild drops what nothing references).
-// Endpoints come from the SDK's own variables (AWS_ENDPOINT_URL_DYNAMODB, _S3, _SFN, _EC2), never a switch here.
+// Endpoints come from the SDK's own variables (AWS_ENDPOINT_URL_DYNAMODB, _S3, _SFN, _EC2, _EVENTBRIDGE), never a switch here.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";

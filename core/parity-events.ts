@@ -1,5 +1,5 @@
 // ParityDrift on EventBridge's default bus, so teams can alarm on it (a rule on detail-type
-// "ParityDrift", source "spoteval"). Locally the same call reaches the local bus (local/event-bus.ts).
+// "ParityDrift", source "spoteval"). Locally the same call reaches the local bus (local/eventbridge.ts).
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import type { ParityEvents } from "./run-parity.ts";
 

@@ -153,7 +153,7 @@ const acquired = (deps: CapacityDeps, a: Attempt): Acquired => ({
   instanceType: a.instanceType as string,
   market: a.market as string,
   // The first check lands when the engine should be up, with the watch window around that moment.
-  waitSeconds: Math.round(
+  waitSeconds: waitTimeout(
     clamp(
       deps.settings.bootEstimateSeconds - deps.settings.watchSeconds / 2,
       0,
@@ -161,6 +161,12 @@ const acquired = (deps: CapacityDeps, a: Attempt): Acquired => ({
     ),
   ),
 });
+
+/**
+ * Each wait between polls is a task-token wait whose TimeoutSecondsPath this is: Step Functions takes
+ * a whole number of seconds, at least 1, there.
+ */
+const waitTimeout = (seconds: number) => Math.max(1, Math.round(seconds));
 
 export type EngineState = "running" | "finished" | "failed" | "interrupted" | "cancelled";
 export type EngineCheck = {
@@ -200,7 +206,7 @@ async function inspectEngine(
   runId: string,
   n: number,
 ): Promise<{ check: EngineCheck; attempt?: Attempt }> {
-  const wait = deps.settings.minPollSeconds;
+  const wait = waitTimeout(deps.settings.minPollSeconds);
   const run = await deps.store.mustGetRun(runId);
   if (run.cancelRequested)
     return { check: { state: "cancelled", waitSeconds: wait, reason: "cancelled by user" } };
@@ -305,7 +311,7 @@ export function pollDelay(settings: PipelineSettings, attempt: Attempt, t: numbe
   const { minPollSeconds: min, maxPollSeconds: max, watchSeconds } = settings;
   const left = remainingSeconds(attempt, t);
   const wait = left === undefined ? sinceLaunch(attempt, t) : left * 0.9 - watchSeconds / 2;
-  return Math.round(clamp(wait, min, max));
+  return waitTimeout(clamp(wait, min, max));
 }
 
 export type ReleaseOutcome = "interrupted" | "finished" | "failed" | "cancelled";
@@ -317,9 +323,11 @@ export async function releaseStep(
   outcome: ReleaseOutcome,
   reason?: string,
 ) {
-  const terminated = await deps.capacity.releaseRun(runId);
+  const except = outcome === "interrupted" ? savingBeforeReclaim(await deps.store.listAttempts(runId)) : [];
+  const terminated = await deps.capacity.releaseRun(runId, { except });
   const ended = now(deps);
   const endStatus = outcome === "interrupted" ? "INTERRUPTED" : "RELEASED";
+  // Listed after the release: an attempt opened meanwhile (a launch racing an abort) is closed too.
   for (const attempt of await deps.store.listAttempts(runId)) {
     if (attempt.endedAt) continue;
     const hours = attempt.launchedAt ? (ended.getTime() - Date.parse(attempt.launchedAt)) / 3_600_000 : 0;
@@ -341,6 +349,18 @@ export async function releaseStep(
       await deps.store.transition(runId, "INTERRUPTED");
   }
   return { terminated };
+}
+
+/**
+ * Replace before the reclaim: a Spot-warned instance has two minutes, and its engine uses them to save
+ * the request cache the next attempt resumes from. Releasing for a new attempt spares it until it has
+ * saved (it then shuts itself down) or is gone; Spot reclaims it at the deadline in any case, and the
+ * run's final release, whatever the outcome, spares nothing.
+ */
+function savingBeforeReclaim(attempts: Attempt[]): string[] {
+  return attempts
+    .filter((a) => a.instanceId && a.warnedAt && !a.cacheSavedAt && !a.instanceGoneAt)
+    .map((a) => a.instanceId as string);
 }
 
 export async function recordMetricsStep(deps: RecordDeps, runId: string, resultsKey: string) {

@@ -103,6 +103,17 @@ export type Attempt = {
   simulated?: boolean;
   /** What produced the numbers: harness revision, optimum-neuron, engine image, NeuronCores. */
   provenance?: Record<string, string>;
+  /**
+   * The task token of the state machine's current wait on this attempt (core/wake.ts). A credential
+   * to end that wait: never logged, never part of an API answer.
+   */
+  waitToken?: string;
+  /** When a Spot interruption warning for its instance arrived (the reclaim follows two minutes later). */
+  warnedAt?: string;
+  /** When its engine, told of the interruption, finished saving the request cache (whatever it saved). */
+  cacheSavedAt?: string;
+  /** When its instance was seen shutting down or terminated. */
+  instanceGoneAt?: string;
 };
 
 export type StoredMetric = Omit<MetricRow, "displayName"> & {
@@ -516,6 +527,23 @@ export class RunStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
+    }
+  }
+
+  /** Forget a wait token, unless a newer wait has replaced it meanwhile. */
+  async clearWaitToken(runId: string, n: number, token: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: attemptKey(runId, n),
+          UpdateExpression: "REMOVE waitToken",
+          ConditionExpression: "waitToken = :t",
+          ExpressionAttributeValues: { ":t": token },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 

@@ -2,13 +2,20 @@
 // noticed at once, an execution that died without releasing, and a janitor for anything left over.
 import type { CapacityDeps } from "./pipeline.ts";
 import { releaseStep } from "./pipeline.ts";
+import type { Attempt } from "./run-store.ts";
 import { isFinal } from "./schemas.ts";
 
 /** A Spot interruption warning or a state change of one of our instances: mark its attempt at once. */
-export async function instanceInterrupted(deps: CapacityDeps, instanceId: string, reason: string) {
+export async function instanceInterrupted(
+  deps: CapacityDeps,
+  instanceId: string,
+  reason: string,
+  set: Partial<Attempt> = {},
+) {
   const [instance] = await deps.capacity.describe([instanceId]);
   if (!instance?.runId || !instance.attempt) return { marked: false, why: "not an instance of spoteval" };
   const marked = await deps.store.updateAttempt(instance.runId, instance.attempt, ["LAUNCHING", "RUNNING"], {
+    ...set,
     status: "INTERRUPTED",
     endReason: reason,
   });

@@ -1,11 +1,13 @@
 // The engine's start: configuration from the environment that user-data (or the local provider) sets,
 // then one run of the runner, then exit. engine/main.ts calls it as is; tests wrap the backend or the
 // store from the outside through `hooks` (tests/support/faulty-engine.ts), the product has no faults.
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
-import { dynamoClient, s3Client } from "../core/aws.ts";
+import { dynamoClient, eventBridgeClient, s3Client } from "../core/aws.ts";
 import { backendStacks } from "../core/backends.ts";
+import { engineFinishedEntry } from "../core/engine-events.ts";
 import { RunStore } from "../core/run-store.ts";
 import { ON_INSTANCE, PORT_BASE } from "../core/serving.ts";
 import type { Backend } from "./backends/backend.ts";
@@ -38,6 +40,8 @@ const Env = z.object({
   /** The SDK's own variable for the instance metadata endpoint. */
   AWS_EC2_METADATA_SERVICE_ENDPOINT: z.optional(z.string()),
   NOTICE_POLL_SECONDS: z._default(z.coerce.number().check(z.positive()), 5),
+  /** How long a resumed attempt waits for the interrupted one to finish saving its request cache. */
+  ENGINE_CACHE_WAIT_SECONDS: z._default(z.coerce.number().check(z.gte(0)), 150),
   SIMULATED_SECONDS: z._default(z.coerce.number().check(z.gte(0)), 8),
   /** Set by the image: what it was built from. */
   SPOTEVAL_HARNESS_REVISION: z.optional(z.string()),
@@ -114,6 +118,7 @@ export async function boot(hooks: BootHooks = {}): Promise<number> {
       artifacts: new Artifacts(s3Client(), env.SPOTEVAL_BUCKET),
       backend: hooks.wrapBackend ? hooks.wrapBackend(engineBackend, env) : engineBackend,
       heartbeatSeconds: env.ENGINE_HEARTBEAT_SECONDS,
+      cacheWaitSeconds: env.ENGINE_CACHE_WAIT_SECONDS,
       log,
       harnessEnv: await harnessEnv(env),
       fetchModel: (uri, dir) => fetchModel(s3Client(), uri, dir),
@@ -132,5 +137,15 @@ export async function boot(hooks: BootHooks = {}): Promise<number> {
     env.ATTEMPT,
   );
   log(`engine ${outcome.status}: ${outcome.reason}`);
+  // Tell the state machine now instead of at its next poll (a lost event costs that poll, nothing more).
+  if (outcome.status !== "STOPPED") {
+    await eventBridgeClient()
+      .send(new PutEventsCommand({ Entries: [engineFinishedEntry(env.RUN_ID, env.ATTEMPT, outcome.status)] }))
+      .then((out) => {
+        if (out.FailedEntryCount)
+          log(`EngineFinished not put: ${out.Entries?.[0]?.ErrorMessage ?? "failed"}`);
+      })
+      .catch((e) => log(`EngineFinished not put: ${(e as Error).message}`));
+  }
   return outcome.status === "FAILED" ? 1 : 0;
 }

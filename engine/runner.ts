@@ -26,6 +26,11 @@ export type RunnerDeps = {
   /** Recorded on the attempt: what produced its numbers (image, harness revision, Neuron SDK). */
   provenance?: Record<string, string>;
   now?: () => Date;
+  /**
+   * Replace before the reclaim: a resumed attempt may start while the interrupted one is still saving
+   * its request cache; it waits at most this long for that save to end or that instance to be gone.
+   */
+  cacheWaitSeconds?: number;
 };
 
 export type RunnerOutcome = {
@@ -62,7 +67,12 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     progress: { phase: "boot", done: 0, total: 0 },
     provenance: claimedProvenance,
   });
-  if (!claimed) return { status: "STOPPED", reason: `attempt ${attempt} is no longer open` };
+  if (!claimed) {
+    // Warned before it even started: there is nothing to save, and the next attempt need not wait.
+    if ((await store.getAttempt(runId, attempt))?.warnedAt)
+      await store.updateAttempt(runId, attempt, ["INTERRUPTED"], { cacheSavedAt: now().toISOString() });
+    return { status: "STOPPED", reason: `attempt ${attempt} is no longer open` };
+  }
 
   const abort = new AbortController();
   const stop = (outcome: Stop["outcome"], reason: string) => {
@@ -88,7 +98,11 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
       progress,
     });
     const current = await store.getRun(runId);
-    if (!alive) stop("STOPPED", "attempt closed by the pipeline");
+    const mine = alive ? undefined : await store.getAttempt(runId, attempt);
+    // Interrupted from outside (the Spot warning's rule): save the cache like an own notice would.
+    if (mine?.status === "INTERRUPTED" && mine.warnedAt && !mine.cacheSavedAt)
+      stop("INTERRUPTED", mine.endReason ?? "Spot interruption warning");
+    else if (!alive) stop("STOPPED", "attempt closed by the pipeline");
     else if (!current || isFinal(current.status)) stop("STOPPED", `run is ${current?.status ?? "gone"}`);
     else if (current.cancelRequested) stop("STOPPED", "run cancelled");
     else if (current.deadline && now().getTime() > Date.parse(current.deadline))
@@ -116,6 +130,8 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
 
   try {
     if (attempt > 1) {
+      const previous = await previousSave(deps, runId, attempt - 1);
+      if (previous !== "nothing to wait for") log(`attempt ${attempt - 1}'s request cache: ${previous}`);
       const restored = await restoreCache(artifacts, runId, cacheDir);
       log(`resuming: restored ${restored} request-cache file(s) from attempt ${attempt - 1}`);
     }
@@ -174,14 +190,19 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
       return { status: "STOPPED", reason: stopped.message };
     }
     if (stopped?.outcome === "INTERRUPTED") {
-      // Save what the harness has answered so far, so the next attempt resumes instead of restarting.
+      // Say so first, so the pipeline requests the replacement at once (replace before the reclaim),
+      // then save what the harness has answered so far, so the next attempt resumes from it.
+      await store.updateAttempt(runId, attempt, ["RUNNING"], {
+        status: "INTERRUPTED",
+        endReason: stopped.message,
+        warnedAt: now().toISOString(),
+      });
       const saved = await saveCache(artifacts, runId, cacheDir).catch((e) => {
         log(`could not save the request cache: ${(e as Error).message}`);
         return 0;
       });
-      await store.updateAttempt(runId, attempt, ["RUNNING"], {
-        status: "INTERRUPTED",
-        endReason: stopped.message,
+      await store.updateAttempt(runId, attempt, ["RUNNING", "INTERRUPTED"], {
+        cacheSavedAt: now().toISOString(),
       });
       log(`interrupted: ${stopped.message}; saved ${saved} request-cache file(s)`);
       return { status: "INTERRUPTED", reason: stopped.message };
@@ -208,6 +229,23 @@ async function withEngineRecord(file: string, engine: EngineRecord | undefined):
   const parsed = JSON.parse(raw.toString("utf8")) as { config?: Record<string, unknown> };
   parsed.config = { ...parsed.config, spoteval_engine: engine };
   return `${JSON.stringify(parsed, null, 2)}\n`;
+}
+
+/**
+ * Wait, bounded, while the previous attempt was warned and its engine may still be saving the request
+ * cache: until it says the save ended, its instance is gone, or cacheWaitSeconds pass.
+ */
+async function previousSave(deps: RunnerDeps, runId: string, previous: number): Promise<string> {
+  const started = Date.now();
+  const limitMs = (deps.cacheWaitSeconds ?? 150) * 1000;
+  for (let waited = false; ; waited = true) {
+    const a = await deps.store.getAttempt(runId, previous);
+    if (!a?.warnedAt) return "nothing to wait for";
+    if (a.cacheSavedAt) return waited ? "saved (waited for it)" : "saved";
+    if (a.instanceGoneAt) return "its instance is gone";
+    if (Date.now() - started >= limitMs) return `still not saved after ${limitMs / 1000} s; going on`;
+    await new Promise((r) => setTimeout(r, Math.min(1000, deps.heartbeatSeconds * 1000)));
+  }
 }
 
 async function saveCache(artifacts: Artifacts, runId: string, dir: string): Promise<number> {

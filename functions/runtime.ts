@@ -1,7 +1,13 @@
 // Configuration, read and validated once at cold start, and the dependencies built from it.
 // The same handlers run in AWS and locally: only these variables differ.
 
-import { StartExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  InvalidToken,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  TaskDoesNotExist,
+  TaskTimedOut,
+} from "@aws-sdk/client-sfn";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
@@ -24,6 +30,7 @@ import type {
 import { RunStore } from "../core/run-store.ts";
 import type { SubmitDeps } from "../core/submit.ts";
 import { ReferenceStore } from "../core/uploaded-references.ts";
+import type { TaskTokens, WakeDeps } from "../core/wake.ts";
 
 const Env = z.object({
   SPOTEVAL_TABLE: z.string().check(z.minLength(1)),
@@ -207,6 +214,27 @@ export const callbackDeps = (): CallbackDeps => ({
   policy: callbackPolicy(),
   secret: config().CALLBACK_SECRET,
 });
+/** SendTaskSuccess; a token whose wait is over (answered, timed out, never issued) is no error here. */
+const taskTokens: TaskTokens = {
+  succeed: async (token, output) => {
+    try {
+      await sfnClient().send(
+        new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }),
+      );
+      return "sent";
+    } catch (error) {
+      if (error instanceof TaskTimedOut || error instanceof TaskDoesNotExist || error instanceof InvalidToken)
+        return "ended";
+      throw error;
+    }
+  },
+};
+
+/** What a wait's Lambda and the cancel route need to end a wait: the store and the callback API. */
+export const wakeDeps = (): WakeDeps => ({ store: runStore(), tokens: taskTokens });
+
+/** What the instance-event rule needs: the instance's tags (capacity) and the callback API. */
+export const instanceEventDeps = (): CapacityDeps & WakeDeps => ({ ...capacityDeps(), tokens: taskTokens });
 
 export const submitDeps = (): SubmitDeps => {
   const c = config();

@@ -18,6 +18,8 @@ const Config = z.object({
 });
 
 export type Route = { method: string; path: string; functionName: string };
+/** An EventBridge rule of serverless.yml: its event pattern and the function it targets. */
+export type EventRule = { functionName: string; pattern: Record<string, unknown> };
 export type TableDefinition = {
   AttributeDefinitions: { AttributeName: string; AttributeType: string }[];
   KeySchema: { AttributeName: string; KeyType: string }[];
@@ -33,6 +35,7 @@ export type ServerlessConfig = {
   service: string;
   functions: Record<string, { handler: string; module: string; exportName: string }>;
   routes: Route[];
+  rules: EventRule[];
   table: TableDefinition;
 };
 
@@ -40,6 +43,7 @@ export function readServerlessConfig(root: string): ServerlessConfig {
   const raw = Config.parse(parse(readFileSync(join(root, "serverless.yml"), "utf8")));
   const functions: ServerlessConfig["functions"] = {};
   const routes: Route[] = [];
+  const rules: EventRule[] = [];
   for (const [name, fn] of Object.entries(raw.functions)) {
     const dot = fn.handler.lastIndexOf(".");
     functions[name] = {
@@ -50,11 +54,20 @@ export function readServerlessConfig(root: string): ServerlessConfig {
     for (const event of fn.events ?? []) {
       const http = event.httpApi as { method: string; path: string } | undefined;
       if (http) routes.push({ method: http.method.toUpperCase(), path: http.path, functionName: name });
+      const rule = event.eventBridge as { pattern?: Record<string, unknown> } | undefined;
+      if (rule?.pattern) rules.push({ functionName: name, pattern: rule.pattern });
     }
   }
   const tables = Object.values(raw.resources.Resources).filter((r) => r.Type === "AWS::DynamoDB::Table");
   if (tables.length !== 1) throw new Error("serverless.yml must declare exactly one DynamoDB table");
-  return { root, service: raw.service, functions, routes, table: tables[0].Properties as TableDefinition };
+  return {
+    root,
+    service: raw.service,
+    functions,
+    routes,
+    rules,
+    table: tables[0].Properties as TableDefinition,
+  };
 }
 
 /** Which serverless function a state machine Resource placeholder names: ${PlanFunctionArn} -> plan. */

@@ -16,7 +16,7 @@ import { endLeftovers } from "../core/capacity/process-records.ts";
 import { capacityDeps } from "../functions/runtime.ts";
 import { dataPaths, type Lock, lockDataDir, openDataDir } from "./data-dir.ts";
 import { journalWrites, restoreJournal } from "./dynamo-journal.ts";
-import { LocalEventBus } from "./event-bus.ts";
+import { LocalEventBus } from "./eventbridge.ts";
 import { type HttpHandler, LocalGateway, lambdaContext } from "./gateway.ts";
 import { endRunsInFlight } from "./recovery.ts";
 import { functionForResource, readServerlessConfig } from "./serverless-config.ts";
@@ -38,7 +38,7 @@ export type StackOptions = {
   retryMs?: number;
   /** Seconds between local janitor sweeps (the deployment's schedule is 10 minutes). */
   janitorSeconds?: number;
-  /** Replace the handler of a serverless function (tests wrap capacity faults this way). */
+  /** Replace the handler of a serverless function (tests wrap capacity faults, or lose events, this way). */
   handlers?: Record<string, TaskHandler>;
   /**
    * Keep DynamoDB and S3 data in this folder across restarts (one stack per folder); runs left in flight
@@ -54,8 +54,11 @@ export type Stack = {
   bucket: string;
   table: string;
   stepFunctions: LocalStepFunctions;
-  /** What the stack's functions put on the bus (ParityDrift), as EventBridge's default bus would get it. */
-  eventBus: LocalEventBus;
+  /**
+   * The default event bus: PutEvents on the API port, delivered by the rules of serverless.yml, and
+   * every event kept (`seen`) so a person or a test can see what a deployment would have put there.
+   */
+  events: LocalEventBus;
   stop: () => Promise<void>;
   /** Runs a stopped stack had left in flight, ended at this start (with a data folder). */
   endedAtStart: string[];
@@ -127,8 +130,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const stepFunctions = new LocalStepFunctions();
   const sfnUrl = await stepFunctions.listen(at(3));
-  const eventBus = new LocalEventBus();
-  const eventBusUrl = await eventBus.listen(at(4));
   const stateMachineName = `${config.service}-local-evaluation`;
   const stateMachineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${stateMachineName}`;
 
@@ -140,7 +141,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
     AWS_ENDPOINT_URL_S3: s3Url,
     AWS_ENDPOINT_URL_SFN: sfnUrl,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBusUrl,
     SPOTEVAL_TABLE: table,
     SPOTEVAL_BUCKET: bucket,
     STATE_MACHINE_ARN: stateMachineArn,
@@ -157,6 +157,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     POLL_WATCH_SECONDS: "5",
     POLL_WATCH_INTERVAL_MS: "100",
     STALL_SECONDS: "30",
+    // A warned local instance that does not save its cache has crashed or hangs; wait for it briefly.
+    ENGINE_CACHE_WAIT_SECONDS: "5",
     BOOT_SECONDS: "120",
     MAX_ATTEMPTS: "3",
     // No network here: a model without a parameter count is planned as a 7B one.
@@ -222,7 +224,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // EventBridge, locally: an execution that ends ABORTED, TIMED_OUT or FAILED reaches the same handler
   // as in AWS, and the janitor runs on a timer as its schedule would.
   const invoke = (name: string, event: unknown) =>
-    (modules[name] as (e: unknown, c: unknown) => Promise<unknown>)(event, lambdaContext(name));
+    options.handlers?.[name]
+      ? options.handlers[name](event)
+      : (modules[name] as (e: unknown, c: unknown) => Promise<unknown>)(event, lambdaContext(name));
+  const events = new LocalEventBus(config.rules, invoke);
   stepFunctions.onExecutionEnded = (e) =>
     invoke("onExecutionEnded", {
       version: "0",
@@ -291,12 +296,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           ? {
               statusCode: 200,
               headers: { "content-type": "application/json" },
-              body: JSON.stringify(eventBus.events),
+              body: JSON.stringify(events.seen),
             }
           : { statusCode: 401, body: "send the local API key" },
     },
+    {
+      route: { method: "POST", path: "/", functionName: "localEventBridge" },
+      handler: events.putEventsRoute,
+    },
   ]);
   const apiUrl = await gateway.listen(at(0));
+  // EventBridge's JSON API answers on the API port (the engine puts EngineFinished there).
+  process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = apiUrl;
 
   return {
     urls: { API: apiUrl, DynamoDB: dynamoUrl, S3: s3Url, StepFunctions: sfnUrl },
@@ -306,12 +317,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     table,
     stepFunctions,
     endedAtStart,
-    eventBus,
+    events,
     stop: async () => {
       clearInterval(janitor);
       await gateway.close();
+      await events.settled();
       await stepFunctions.close();
-      await eventBus.close();
       await LocalProcessProvider.releaseEverything();
       await s3.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));

@@ -1,6 +1,10 @@
 // Step Functions on a laptop: aws-local-stepfunctions runs the real ASL file, each Task mapped to the
 // handler serverless.yml names for it, behind the Step Functions JSON API (so @aws-sdk/client-sfn and
-// `aws stepfunctions --endpoint-url` work unchanged).
+// `aws stepfunctions --endpoint-url` work unchanged). aws-local-stepfunctions has no callback tasks, so
+// this module adds the one the definition uses: arn:aws:states:::lambda:invoke.waitForTaskToken with
+// $$.Task.Token, TimeoutSeconds(Path) and HeartbeatSeconds(Path), answered by SendTaskSuccess,
+// SendTaskFailure and SendTaskHeartbeat on the JSON API.
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { type RunOptions, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 
@@ -26,7 +30,11 @@ export type LocalStateMachineOptions = {
   /** Handler per serverless function name; Tasks reach them through their Resource placeholder. */
   handlers: Record<string, TaskHandler>;
   functionForResource: (resource: string) => string | undefined;
-  /** Milliseconds every Wait state waits instead of its Seconds (tests use 0 or a few ms). */
+  /**
+   * Milliseconds every Wait state waits instead of its Seconds (tests use 0 or a few ms). A wait for a
+   * task token then times out this long after its Lambda returned, instead of its TimeoutSeconds after
+   * it started, so a handler that plays virtual time can act before the timeout.
+   */
   waitMs?: number;
   /** Milliseconds every Retry waits instead of its interval. */
   retryMs?: number;
@@ -69,6 +77,57 @@ class ServiceError extends Error {
 const REGION = "us-east-1";
 const ACCOUNT = "000000000000";
 
+/** The one service integration the definition may use (DESIGN.md): a Lambda invoked with a task token. */
+export const CALLBACK_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+/** Where the callback parameters the library cannot evaluate travel, beside FunctionName and Payload. */
+const LOCAL = "spotevalLocalCallback";
+const TOKEN_SLOT = "<task token>";
+const TOKEN = /^AQ[A-Za-z0-9_-]{86}$/;
+const newTaskToken = () => `AQ${randomBytes(64).toString("base64url")}`;
+
+type CallbackState = {
+  Type: "Task";
+  Resource: string;
+  Parameters?: { FunctionName?: string; Payload?: unknown };
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  HeartbeatSeconds?: number;
+  HeartbeatSecondsPath?: string;
+};
+type CallbackInput = {
+  FunctionName: string;
+  Payload: unknown;
+  [LOCAL]: { executionArn: string; timeoutSeconds?: number; heartbeatSeconds?: number };
+};
+
+/** A task waiting for its token: how it ends, and the timers that end it otherwise. */
+type PendingTask = {
+  executionArn: string;
+  succeed: (output: unknown) => void;
+  fail: (error: Error) => void;
+  timeout?: NodeJS.Timeout;
+  heartbeat?: { ms: number; timer?: NodeJS.Timeout };
+};
+
+const statesError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+/** The payload with every "$$.Task.Token" reference replaced by a literal slot the task fills in. */
+function tokenSlots(template: unknown): unknown {
+  if (Array.isArray(template)) return template.map(tokenSlots);
+  if (!template || typeof template !== "object") return template;
+  return Object.fromEntries(
+    Object.entries(template).map(([k, v]) =>
+      k.endsWith(".$") && v === "$$.Task.Token" ? [k.slice(0, -2), TOKEN_SLOT] : [k, tokenSlots(v)],
+    ),
+  );
+}
+function fillToken(payload: unknown, token: string): unknown {
+  if (payload === TOKEN_SLOT) return token;
+  if (Array.isArray(payload)) return payload.map((v) => fillToken(v, token));
+  if (!payload || typeof payload !== "object") return payload;
+  return Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, fillToken(v, token)]));
+}
+
 export class LocalStepFunctions {
   readonly machines = new Map<
     string,
@@ -94,7 +153,7 @@ export class LocalStepFunctions {
     const overrides = this.taskHandlers(options);
     void overrides; // validated eagerly: every Task must map to a handler
     // Placeholders become Lambda ARNs, as the deployment substitutes them; Tasks run the local handlers.
-    const definition = JSON.parse(JSON.stringify(options.definition), (_key, value) => {
+    const definition = JSON.parse(JSON.stringify(callbacksForLibrary(options.definition)), (_key, value) => {
       const fn = typeof value === "string" ? options.functionForResource(value) : undefined;
       return fn ? `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${options.name}-${fn}` : value;
     }) as StateMachineDefinition;
@@ -112,12 +171,88 @@ export class LocalStepFunctions {
       if (state.Type === "Wait" && options.waitMs !== undefined) waits[stateName] = options.waitMs;
       if ("Retry" in state && options.retryMs !== undefined) retries[stateName] = options.retryMs;
       if (state.Type !== "Task") continue;
-      const fn = options.functionForResource(state.Resource);
+      const callback = state.Resource === CALLBACK_RESOURCE;
+      const resource = callback ? ((state as CallbackState).Parameters?.FunctionName ?? "") : state.Resource;
+      const fn = options.functionForResource(resource);
       const handler = fn ? options.handlers[fn] : undefined;
-      if (!handler) throw new Error(`state ${stateName}: no handler for Resource ${state.Resource}`);
-      handlers[stateName] = handler as unknown as LocalHandler;
+      if (!handler) throw new Error(`state ${stateName}: no handler for Resource ${resource}`);
+      handlers[stateName] = (callback
+        ? this.waitForToken(handler, options.waitMs)
+        : handler) as unknown as LocalHandler;
     }
     return { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries };
+  }
+
+  /** Tokens of tasks still waiting, and tokens whose task has ended (AWS then answers TaskTimedOut). */
+  private readonly pending = new Map<string, PendingTask>();
+  private readonly spent = new Set<string>();
+
+  /**
+   * A waitForTaskToken task: invoke the Lambda with a fresh token in its payload, then wait for
+   * SendTaskSuccess / SendTaskFailure, or fail with States.Timeout / States.HeartbeatTimeout.
+   */
+  private waitForToken(handler: TaskHandler, waitMs: number | undefined): TaskHandler {
+    return async (input) => {
+      const { Payload, [LOCAL]: local } = input as CallbackInput;
+      const token = newTaskToken();
+      const ended = new Promise<unknown>((succeed, fail) => {
+        this.pending.set(token, { executionArn: local.executionArn, succeed, fail });
+      });
+      // The wait may end (timeout, heartbeat) while the Lambda still runs: not an unhandled rejection.
+      ended.catch(() => undefined);
+      const task = this.pending.get(token) as PendingTask;
+      const expire = (ms: number) => {
+        task.timeout = setTimeout(
+          () => task.fail(statesError("States.Timeout", "the task timed out waiting for its token")),
+          ms,
+        );
+      };
+      try {
+        if (waitMs === undefined && local.timeoutSeconds !== undefined) expire(local.timeoutSeconds * 1000);
+        if (local.heartbeatSeconds !== undefined) {
+          task.heartbeat = { ms: local.heartbeatSeconds * 1000 };
+          this.beat(task);
+        }
+        // A function error fails the task, as in AWS; its return value is ignored (the token answers).
+        await handler(fillToken(Payload, token));
+        if (waitMs !== undefined) expire(waitMs);
+        return await ended;
+      } finally {
+        this.retire(token);
+      }
+    };
+  }
+
+  private beat(task: PendingTask) {
+    if (!task.heartbeat) return;
+    clearTimeout(task.heartbeat.timer);
+    task.heartbeat.timer = setTimeout(
+      () => task.fail(statesError("States.HeartbeatTimeout", "no heartbeat within HeartbeatSeconds")),
+      task.heartbeat.ms,
+    );
+  }
+
+  private retire(token: string) {
+    const task = this.pending.get(token);
+    if (!task) return;
+    // Settles a wait its execution abandoned (stopped, stack closing); a no-op for one that ended.
+    // Left pending, the library's own task timer would keep the process alive for days.
+    task.fail(statesError("States.Runtime", "the execution ended while the task waited for its token"));
+    clearTimeout(task.timeout);
+    clearTimeout(task.heartbeat?.timer);
+    this.pending.delete(token);
+    this.spent.add(token);
+  }
+
+  /** The waiting task a token names, or the error AWS answers for it. */
+  private taskOf(token: unknown): PendingTask {
+    if (typeof token !== "string" || !TOKEN.test(token))
+      throw new ServiceError("InvalidToken", "Invalid Token: 'Invalid token'");
+    const task = this.pending.get(token);
+    if (task) return task;
+    if (this.spent.has(token))
+      throw new ServiceError("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'");
+    throw new ServiceError("TaskDoesNotExist", "Task Does Not Exist: 'Provided task does not exist'");
   }
 
   startExecution(stateMachineArn: string, name: string | undefined, input: string): LocalExecution {
@@ -208,6 +343,7 @@ export class LocalStepFunctions {
         executionAbortedEventDetails: { ...(error ? { error } : {}), ...(cause ? { cause } : {}) },
       });
       execution.abort();
+      for (const [token, task] of this.pending) if (task.executionArn === executionArn) this.retire(token);
       this.ended(execution);
     }
     return { stopDate: execution.stopDate };
@@ -278,7 +414,11 @@ export class LocalStepFunctions {
       case "StateFailed":
         return this.push(
           execution,
-          event.state.type === "Task" ? "TaskFailed" : `${event.state.type}StateFailed`,
+          event.state.type !== "Task"
+            ? `${event.state.type}StateFailed`
+            : /^States\.(Heartbeat)?Timeout$/.test(event.Error ?? "")
+              ? "TaskTimedOut"
+              : "TaskFailed",
           { taskFailedEventDetails: { error: event.Error, cause: String(event.Cause ?? "") } },
           t,
         );
@@ -360,6 +500,25 @@ export class LocalStepFunctions {
           ...(nextToken ? { nextToken } : {}),
         };
       }
+      case "SendTaskSuccess": {
+        const task = this.taskOf(body.taskToken);
+        let output: unknown;
+        try {
+          output = JSON.parse(str("output") ?? "");
+        } catch {
+          throw new ServiceError("InvalidOutput", "Invalid Output: the output is not JSON");
+        }
+        task.succeed(output);
+        return {};
+      }
+      case "SendTaskFailure": {
+        const task = this.taskOf(body.taskToken);
+        task.fail(statesError(str("error") ?? "", str("cause") ?? ""));
+        return {};
+      }
+      case "SendTaskHeartbeat":
+        this.beat(this.taskOf(body.taskToken));
+        return {};
       case "GetExecutionHistory": {
         const e = this.mustGet(str("executionArn") ?? "");
         const events = body.reverseOrder ? [...e.history].reverse() : e.history;
@@ -411,8 +570,45 @@ export class LocalStepFunctions {
   async close() {
     for (const e of this.executions.values())
       if (e.status === "RUNNING") this.stopExecution(e.executionArn, "LocalStackStopped");
+    for (const token of [...this.pending.keys()]) this.retire(token);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/**
+ * The definition as aws-local-stepfunctions runs it: each callback task's token reference becomes a
+ * slot, and its timeouts travel in the task input, because this module, not the library, ends the wait.
+ */
+function callbacksForLibrary(definition: StateMachineDefinition): StateMachineDefinition {
+  const states = Object.fromEntries(
+    Object.entries(definition.States).map(([name, state]) => {
+      if (state.Type !== "Task" || state.Resource !== CALLBACK_RESOURCE) return [name, state];
+      const {
+        TimeoutSeconds,
+        TimeoutSecondsPath,
+        HeartbeatSeconds,
+        HeartbeatSecondsPath,
+        Parameters = {},
+        ...rest
+      } = state as CallbackState;
+      const local: Record<string, unknown> = { "executionArn.$": "$$.Execution.Id" };
+      if (TimeoutSecondsPath) local["timeoutSeconds.$"] = TimeoutSecondsPath;
+      else if (TimeoutSeconds !== undefined) local.timeoutSeconds = TimeoutSeconds;
+      if (HeartbeatSecondsPath) local["heartbeatSeconds.$"] = HeartbeatSecondsPath;
+      else if (HeartbeatSeconds !== undefined) local.heartbeatSeconds = HeartbeatSeconds;
+      return [
+        name,
+        {
+          ...rest,
+          Parameters: { ...(tokenSlots(Parameters) as object), [LOCAL]: local },
+          // The library's own timer (60 s by default) must not end a wait this module ends (23 days,
+          // the longest a Node timer holds).
+          TimeoutSeconds: 2_000_000,
+        },
+      ];
+    }),
+  );
+  return { ...definition, States: states } as StateMachineDefinition;
 }
 
 function page<T>(items: T[], body: Record<string, unknown>) {

@@ -25,6 +25,7 @@ import type {
   InstanceState,
   LaunchRequest,
   ManagedInstance,
+  ReleaseOptions,
 } from "./provider.ts";
 
 /** Tag keys: plain words (IMDS exposes instance tags to the engine, and '/' is not allowed there). */
@@ -252,7 +253,7 @@ export class Ec2SpotProvider implements CapacityProvider {
     });
   }
 
-  async releaseRun(runId: string): Promise<string[]> {
+  async releaseRun(runId: string, options: ReleaseOptions = {}): Promise<string[]> {
     const live = await this.instances({
       Filters: [
         { Name: `tag:${TAGS.runId}`, Values: [runId] },
@@ -260,7 +261,7 @@ export class Ec2SpotProvider implements CapacityProvider {
         { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] },
       ],
     });
-    const ids = live.map((i) => i.InstanceId as string);
+    const ids = live.map((i) => i.InstanceId as string).filter((id) => !options.except?.includes(id));
     if (!ids.length) return [];
     const out = await this.send<TerminateInstancesCommandOutput>(
       "TerminateInstances",

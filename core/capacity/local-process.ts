@@ -14,6 +14,7 @@ import type {
   InstanceState,
   LaunchRequest,
   ManagedInstance,
+  ReleaseOptions,
 } from "./provider.ts";
 
 type LocalInstance = Instance & {
@@ -230,10 +231,14 @@ export class LocalProcessProvider implements CapacityProvider {
     });
   }
 
-  async releaseRun(runId: string): Promise<string[]> {
+  async releaseRun(runId: string, options: ReleaseOptions = {}): Promise<string[]> {
     // Like EC2's release: only what still runs (shutting down or terminated is nothing to release).
     const mine = [...instances.values()].filter(
-      (i) => i.runId === runId && i.state !== "terminated" && i.state !== "shutting-down",
+      (i) =>
+        i.runId === runId &&
+        i.state !== "terminated" &&
+        i.state !== "shutting-down" &&
+        !options.except?.includes(i.instanceId),
     );
     await Promise.all(mine.map((i) => terminate(i, "released by spoteval")));
     return mine.map((i) => i.instanceId);

@@ -43,11 +43,16 @@ export type InstanceState = {
 
 export type ManagedInstance = InstanceState & { runId: string; attempt: number; launchedAt: string };
 
+export type ReleaseOptions = { except?: string[] };
+
 export interface CapacityProvider {
   readonly name: string;
   launch(request: LaunchRequest): Promise<Instance>;
   describe(instanceIds: string[]): Promise<InstanceState[]>;
-  /** Terminate every instance tagged with the run, wait until they are gone, return their ids. */
-  releaseRun(runId: string): Promise<string[]>;
+  /**
+   * Terminate every instance tagged with the run, wait until they are gone, return their ids. `except`
+   * spares instances that end on their own (a Spot-warned instance saving its cache before the reclaim).
+   */
+  releaseRun(runId: string, options?: ReleaseOptions): Promise<string[]>;
   listManaged(): Promise<ManagedInstance[]>;
 }

@@ -1,11 +1,12 @@
-// DELETE /evaluations/{runId}: cancel. The run is marked; the pipeline releases capacity and ends it CANCELLED.
-import { cancelRun } from "../../core/queries.ts";
+// DELETE /evaluations/{runId}: cancel. The run is marked and its wait ended; the pipeline releases
+// capacity and ends it CANCELLED within seconds (at the next poll if the wake is lost).
 import { apiRoutes } from "../../core/routes.ts";
+import { cancelAndWake } from "../../core/wake.ts";
 import { json, route } from "../middleware.ts";
-import { runStore } from "../runtime.ts";
+import { wakeDeps } from "../runtime.ts";
 
 export const handler = route(apiRoutes.cancelEvaluation, async ({ path }) => {
-  const run = await cancelRun(runStore(), path.runId);
+  const run = await cancelAndWake(wakeDeps(), path.runId);
   return json(202, {
     runId: run.runId,
     status: run.status,

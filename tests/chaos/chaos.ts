@@ -9,8 +9,9 @@ import type { CapacityProvider, LaunchRequest } from "../../core/capacity/provid
 import { CapacityUnavailable, QuotaExceeded } from "../../core/errors.ts";
 import type { PipelineDeps } from "../../core/pipeline.ts";
 import { parseResults, uniqueRows } from "../../core/results.ts";
-import { instanceInterrupted } from "../../core/safety-nets.ts";
 import { isFinal } from "../../core/schemas.ts";
+import { createHandler as engineEventHandler } from "../../functions/events/engine-event.ts";
+import { createHandler as instanceEventHandler } from "../../functions/events/instance-event.ts";
 import { runStore } from "../../functions/runtime.ts";
 import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
 import { createHandler as recordHandler } from "../../functions/steps/record-metrics.ts";
@@ -52,6 +53,9 @@ export type ChaosOptions = {
   throttleRate?: number;
   /** false: no fault at all, for the load test (N concurrent runs, invariants still checked). */
   faults?: boolean;
+  /** Share of EventBridge deliveries (EngineFinished, EC2 events) lost, and of those delivered twice. */
+  lostEventRate?: number;
+  duplicateEventRate?: number;
   log?: (line: string) => void;
 };
 export type ChaosFigures = {
@@ -132,11 +136,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     faults[f] = (faults[f] ?? 0) + 1;
   };
   const timedOutOnce = new Set<string>();
+  let bus: Stack["events"] | undefined;
+  /** Put an EC2 event on the local bus, as AWS would for one of our instances. */
+  const ec2Event = (instanceId: string, detailType: string, detail: Record<string, string>) =>
+    bus?.put([
+      {
+        Source: "aws.ec2",
+        DetailType: detailType,
+        Detail: JSON.stringify({ "instance-id": instanceId, ...detail }),
+      },
+    ]);
 
   const capacityFor = (base: CapacityProvider, runId: string, s: Scenario): CapacityProvider => ({
     name: base.name,
     describe: (ids) => base.describe(ids),
-    releaseRun: (id) => base.releaseRun(id),
+    releaseRun: (id, options) => base.releaseRun(id, options),
     listManaged: () => base.listManaged(),
     launch: async (request: LaunchRequest) => {
       if (s.quota) throw new QuotaExceeded("VcpuLimitExceeded: chaos quota (All Inf Spot Instance Requests)");
@@ -154,16 +168,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         launches.set(key, (launches.get(key) ?? 0) + 1);
       }
       if (fresh && request.attempt === 1 && s.reclaimAfterMs !== undefined) {
-        setTimeout(() => void LocalProcessProvider.reclaim(instance.instanceId), s.reclaimAfterMs).unref();
+        setTimeout(async () => {
+          await LocalProcessProvider.reclaim(instance.instanceId);
+          ec2Event(instance.instanceId, "EC2 Instance State-change Notification", { state: "terminated" });
+        }, s.reclaimAfterMs).unref();
       }
       if (fresh && request.attempt === 1 && s.noticeAfterMs !== undefined) {
+        // The Spot warning reaches the pipeline through the bus, as EventBridge delivers it.
         setTimeout(
           () =>
-            void instanceInterrupted(
-              pipelineDeps(),
-              instance.instanceId,
-              "Spot interruption warning (chaos)",
-            ).catch(() => undefined),
+            ec2Event(instance.instanceId, "EC2 Spot Instance Interruption Warning", {
+              "instance-action": "terminate",
+            }),
           s.noticeAfterMs,
         ).unref();
       }
@@ -189,12 +205,34 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     return s ? make(s, runId, deps) : deps;
   };
 
+  // EventBridge delivers at least once and, rarely, not at all: lose some events, deliver some twice.
+  const eventRng = prng(options.seed * 104729 + 3);
+  const lossy =
+    (name: string) =>
+    async (event: unknown): Promise<unknown> => {
+      const handler = (e: unknown) =>
+        (name === "onEngineEvent" ? engineEventHandler : instanceEventHandler)()(e, lambdaContext(name));
+      const roll = eventRng();
+      if (options.faults !== false && roll < (options.lostEventRate ?? 0.15)) {
+        count("lost events");
+        return { lost: true };
+      }
+      if (
+        options.faults !== false &&
+        roll < (options.lostEventRate ?? 0.15) + (options.duplicateEventRate ?? 0.15)
+      ) {
+        count("duplicated events");
+        const [first] = await Promise.all([handler(event), handler(event)]);
+        return first;
+      }
+      return handler(event);
+    };
+
   const stack: Stack = await startStack({
     port: 0,
     simulatedSeconds: 1,
-    // Under load, Wait states keep their own seconds (CheckEngine's adaptive wait): a 100 ms override
-    // would have 100 executions poll DynamoDB 1000 times a second.
-    ...(options.faults === false ? {} : { waitMs: 100 }),
+    // Waits keep their own timeouts (the poll, 1-2 s here), so events, lost or not, decide how soon a
+    // run moves on; a lost one costs that poll.
     retryMs: 0,
     janitorSeconds: 2,
     // Chaos wants hangs noticed fast; the load test runs 100 engines on this machine's cores, where a
@@ -216,6 +254,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           }
         : { STALL_SECONDS: "3", BOOT_SECONDS: "60", MAX_ATTEMPTS: "3", JANITOR_SILENT_SECONDS: "20" },
     handlers: {
+      onEngineEvent: lossy("onEngineEvent"),
+      onInstanceEvent: lossy("onInstanceEvent"),
       acquireCapacity: async (input) => {
         const deps = await withScenario(input, (s, runId, d) => ({
           ...d,
@@ -237,6 +277,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       },
     },
   });
+  bus = stack.events;
   const throttles = { n: 0 };
   injectThrottling(rng, options.faults === false ? 0 : (options.throttleRate ?? 0.02), throttles);
   const api = apiClient(stack.urls.API, stack.apiKey);
@@ -346,7 +387,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       problems.push(`run ${runId} has no record`);
       continue;
     }
-    if (run.status === "FAILED") log(`run ${runId} FAILED: ${run.reason}`);
+    if (run.status === "FAILED")
+      log(
+        `run ${runId} FAILED: ${run.reason} (attempts: ${(await store.listAttempts(runId)).map((a) => a.endReason).join("; ")})`,
+      );
     if (!isFinal(run.status) || !run.reason) {
       stuck++;
       problems.push(`run ${runId} is ${run.status} (reason: ${run.reason ?? "none"})`);

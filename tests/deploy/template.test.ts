@@ -50,6 +50,8 @@ describe("the packaged deployment", () => {
       [
         "functions/events/registry-event.handler",
         "functions/http/add-reference.handler",
+        "functions/events/engine-event.handler",
+        "functions/steps/await-event.handler",
         "functions/http/cancel-evaluation.handler",
         "functions/http/dashboard.handler",
         "functions/http/get-evaluation.handler",
@@ -103,19 +105,23 @@ describe("the packaged deployment", () => {
     ]);
   });
 
-  it("deploys the one ASL file as the state machine, every Task pointing at a Lambda", async () => {
+  it("deploys the one ASL file as the state machine, every Task pointing at a Lambda (callback tasks by FunctionName)", async () => {
     const [[, machine]] = ofType("AWS::StepFunctions::StateMachine");
     const [text, params] = (
       machine.Properties.DefinitionString as { "Fn::Sub": [string, Record<string, unknown>] }
     )["Fn::Sub"];
-    const deployed = JSON.parse(text) as { States: Record<string, { Type: string; Resource?: string }> };
+    type DeployedState = { Type: string; Resource?: string; Parameters?: { FunctionName?: string } };
+    const deployed = JSON.parse(text) as { States: Record<string, DeployedState> };
     const asl = JSON.parse(await readFile(join(projectRoot, "statemachine/evaluation.asl.json"), "utf8"));
     assert.deepEqual(Object.keys(deployed.States), Object.keys(asl.States));
     for (const [name, state] of Object.entries(deployed.States)) {
       if (state.Type !== "Task") continue;
-      const placeholder = /^\$\{(\w+)\}$/.exec(state.Resource ?? "")?.[1] ?? "";
+      const callback = state.Resource === "arn:aws:states:::lambda:invoke.waitForTaskToken";
+      const invoked = callback ? state.Parameters?.FunctionName : state.Resource;
+      const placeholder = /^\$\{(\w+)\}$/.exec(invoked ?? "")?.[1] ?? "";
       const target = params[placeholder] as { "Fn::GetAtt"?: [string, string] } | undefined;
-      const fn = functionForResource(asl.States[name].Resource) ?? "";
+      const written = asl.States[name];
+      const fn = functionForResource(callback ? written.Parameters.FunctionName : written.Resource) ?? "";
       const logicalId = `${fn[0].toUpperCase()}${fn.slice(1)}LambdaFunction`;
       assert.deepEqual(target?.["Fn::GetAtt"], [logicalId, "Arn"], `${name} invokes ${logicalId}`);
       assert.ok(resources[logicalId], `${logicalId} exists`);
@@ -190,6 +196,20 @@ describe("the packaged deployment", () => {
       patterns.some((p) => p.includes("SageMaker Model Package State Change") && p.includes("Approved")),
     );
     assert.ok(patterns.some((p) => p.includes("ModelRegistered")));
+    assert.ok(patterns.some((p) => p.includes("EngineFinished") && p.includes("spoteval.engine")));
+  });
+
+  it("lets the engine put only its own EngineFinished event, and gives it no Step Functions power", () => {
+    const text = JSON.stringify(resources.EngineRole);
+    const statement = (
+      resources.EngineRole.Properties as {
+        Policies: { PolicyDocument: { Statement: { Action: string[]; Condition?: unknown }[] } }[];
+      }
+    ).Policies[0].PolicyDocument.Statement.find((x) => x.Action.includes("events:PutEvents"));
+    assert.deepEqual(statement?.Condition, {
+      StringEquals: { "events:source": "spoteval.engine", "events:detail-type": "EngineFinished" },
+    });
+    assert.ok(!text.includes("states:"), "no Step Functions action");
   });
   // What each function's role may do is evaluated in iam-roles.test.ts.
 });

@@ -82,7 +82,7 @@ describe("parity of finished runs", () => {
     const parity = await checkRunParity(recordDeps(), run, rows, async () => new Map());
     assert.equal(parity.overall, "drift");
     const event = await waitFor("a ParityDrift event", async () =>
-      stack.eventBus.events.find((e) => e["detail-type"] === "ParityDrift"),
+      stack.events.seen.find((e) => e["detail-type"] === "ParityDrift"),
     );
     assert.equal(event.source, "spoteval");
     const detail = event.detail as { runId: string; rows: { filter: string; verdict: string }[] };

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import aslValidator from "asl-validator";
 import { functionForResource, readServerlessConfig } from "../../local/serverless-config.ts";
 import { projectRoot } from "../../local/stack.ts";
+import { CALLBACK_RESOURCE } from "../../local/stepfunctions.ts";
 
 type State = {
   Type: string;
@@ -16,6 +17,7 @@ type State = {
   Catch?: { ErrorEquals: string[]; Next: string }[];
   Retry?: { ErrorEquals: string[] }[];
   Parameters?: Record<string, unknown>;
+  TimeoutSecondsPath?: string;
 };
 const definition = JSON.parse(readFileSync(`${projectRoot}/statemachine/evaluation.asl.json`, "utf8")) as {
   StartAt: string;
@@ -26,7 +28,12 @@ const next = (s: State) =>
   [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].filter(
     Boolean,
   ) as string[];
-const isRelease = (name: string) => functionForResource(states[name].Resource ?? "") === "releaseCapacity";
+/** The serverless function a Task invokes: its Resource, or the FunctionName of a callback task. */
+const functionOf = (s: State) =>
+  functionForResource(
+    s.Resource === CALLBACK_RESOURCE ? String(s.Parameters?.FunctionName ?? "") : (s.Resource ?? ""),
+  );
+const isRelease = (name: string) => functionOf(states[name]) === "releaseCapacity";
 
 describe("statemachine/evaluation.asl.json", () => {
   it("is valid ASL as it stands", () => {
@@ -38,22 +45,41 @@ describe("statemachine/evaluation.asl.json", () => {
     const { functions } = readServerlessConfig(projectRoot);
     for (const [name, s] of Object.entries(states)) {
       if (s.Type !== "Task") continue;
-      const fn = functionForResource(s.Resource ?? "");
+      const fn = functionOf(s);
       assert.ok(fn && functions[fn], `${name} -> ${s.Resource}`);
     }
   });
 
-  it("uses only features that run both in AWS and under aws-local-stepfunctions", () => {
+  it("uses only features that run both in AWS and under aws-local-stepfunctions, plus the one callback task", () => {
     const text = JSON.stringify(definition);
-    for (const banned of [
-      "JSONata",
-      "Arguments",
-      "Assign",
-      "waitForTaskToken",
-      "HeartbeatSeconds",
-      "arn:aws:states:::",
-    ]) {
+    for (const banned of ["JSONata", "Arguments", "Assign", "Credentials", ".sync", "ItemReader"]) {
       assert.ok(!text.includes(banned), banned);
+    }
+    const integrations = Object.values(states)
+      .map((s) => s.Resource ?? "")
+      .filter((r) => r.startsWith("arn:aws:states:::"));
+    assert.deepEqual([...new Set(integrations)], [CALLBACK_RESOURCE], "no other service integration");
+  });
+
+  it("waits between polls on a task token, timed out by the poll interval, and polls on any outcome", () => {
+    for (const [name, timeout] of [
+      ["WaitForBoot", "$.capacity.waitSeconds"],
+      ["WaitForEngine", "$.engine.waitSeconds"],
+    ]) {
+      const s = states[name];
+      assert.equal(s.Resource, CALLBACK_RESOURCE, name);
+      assert.equal(functionOf(s), "awaitEvent");
+      assert.equal(
+        (s.Parameters?.Payload as Record<string, string> | undefined)?.["taskToken.$"],
+        "$$.Task.Token",
+      );
+      assert.equal(s.TimeoutSecondsPath, timeout);
+      assert.equal(s.Next, "CheckEngine");
+      assert.deepEqual(
+        s.Catch?.map((c) => [c.ErrorEquals, c.Next]),
+        [[["States.ALL"], "CheckEngine"]],
+        "a timeout, a lost token or a failed Lambda all end in the same poll",
+      );
     }
   });
 
@@ -101,7 +127,7 @@ describe("statemachine/evaluation.asl.json", () => {
     assert.equal(left.Default, "AcquireCapacity");
   });
 
-  it("waits as long as CheckEngine says, not a fixed interval", () => {
-    assert.equal((states.WaitForEngine as { SecondsPath?: string }).SecondsPath, "$.engine.waitSeconds");
+  it("waits no longer than CheckEngine says, not a fixed interval", () => {
+    assert.equal(states.WaitForEngine.TimeoutSecondsPath, "$.engine.waitSeconds");
   });
 });

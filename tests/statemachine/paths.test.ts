@@ -54,7 +54,7 @@ function bind(p: CapacityProvider): CapacityProvider {
     name: p.name,
     launch: (r) => p.launch(r),
     describe: (ids) => p.describe(ids),
-    releaseRun: (id) => p.releaseRun(id),
+    releaseRun: (id, options) => p.releaseRun(id, options),
     listManaged: () => p.listManaged(),
   };
 }

@@ -35,3 +35,24 @@ describe("polling from the engine's ETA", () => {
     assert.ok(Number.isFinite(own.endSeenAfterSeconds), "the second attempt finished and was seen");
   });
 });
+
+describe("events on top of polling", () => {
+  it("act on a Spot warning and a cancel within seconds, for no more transitions than polling alone", async () => {
+    const deployed = deployedDefaults();
+    for (const extra of [{ interruptAfterSeconds: 1187 }, { cancelAfterSeconds: 1500 }]) {
+      const timeline = { ...hour, ...extra };
+      const events = await simulateRun(stack, sims, timeline, deployed);
+      const polling = await simulateRun(stack, sims, timeline, deployed, { events: false });
+      assert.ok(events.wokenWaits >= 1, "an event ended a wait");
+      assert.equal(polling.wokenWaits, 0);
+      assert.ok(events.transitions <= polling.transitions, `${events.transitions} vs ${polling.transitions}`);
+      if (extra.interruptAfterSeconds) {
+        assert.ok((events.replacementAfterSeconds ?? Number.NaN) <= 5, `${events.replacementAfterSeconds} s`);
+        assert.ok((polling.replacementAfterSeconds ?? 0) > 30, "polling alone waits for its next poll");
+      } else {
+        assert.ok((events.cancelReleasedAfterSeconds ?? Number.NaN) <= 5);
+        assert.ok((polling.cancelReleasedAfterSeconds ?? 0) > 30);
+      }
+    }
+  });
+});
