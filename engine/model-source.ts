@@ -3,11 +3,12 @@
 // memory), checked for config.json and weights, and handed to the backend as a local path.
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import { filesBelow } from "./files.ts";
 
 /** The model cannot be had or is not a model: the attempt fails with this class, not as a harness error. */
 export class ModelUnreadable extends Error {
@@ -25,16 +26,6 @@ export function parseS3Location(uri: string): { bucket: string; key: string } {
 
 const isTarball = (key: string) => /\.(tar\.gz|tgz)$/.test(key);
 const weights = /\.(safetensors|bin|pt|pth)$/;
-
-async function filesBelow(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesBelow(path)));
-    else out.push(path);
-  }
-  return out;
-}
 
 async function untar(body: Readable, dir: string): Promise<void> {
   const tar = spawn("tar", ["-xzf", "-", "-C", dir, "--no-same-owner"], {

@@ -1,10 +1,11 @@
 // The real backends: lm-evaluation-harness as a child process (`python -m lm_eval`), on Neuron
 // (`--model neuronx`) or on CPU/GPU (`--model hf`, to debug a model or task without Inferentia).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { backendStacks } from "../../core/backends.ts";
 import { byFewshot, type HarnessModel, harnessArgs, harnessModelArgs } from "../../core/serving.ts";
+import { filesBelow } from "../files.ts";
 import { lineSplitter, readProgress } from "../progress.ts";
 import type { Backend, BackendContext, BackendResult } from "./backend.ts";
 
@@ -52,16 +53,6 @@ export function classifyFailure(log: string[], exitCode: number | null): string 
   for (const [pattern, reason] of rules) if (pattern.test(text)) return reason;
   const last = [...log].reverse().find((l) => /error|exception/i.test(l)) ?? log.at(-1) ?? "";
   return `harness error (exit ${exitCode ?? "signal"}): ${last.trim().slice(0, 300)}`;
-}
-
-async function filesBelow(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesBelow(path)));
-    else out.push(path);
-  }
-  return out;
 }
 
 /** Every layout: DIR/results.json (<= 0.4.2) or DIR/<model>/results_<timestamp>.json (0.4.3+). */

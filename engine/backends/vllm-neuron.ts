@@ -3,7 +3,7 @@
 // round-robin proxy. Compiled artifacts are restored from S3 when this configuration was compiled
 // before; otherwise the first server compiles alone, the artifacts are saved, and the others load them.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Artifacts } from "../../core/artifacts.ts";
@@ -20,6 +20,7 @@ import {
   vllmTensorParallel,
 } from "../../core/serving.ts";
 import { needsLogprobs, taskFacts } from "../../core/tasks.ts";
+import { filesBelow } from "../files.ts";
 import { lineSplitter } from "../progress.ts";
 import { type RoundRobin, startRoundRobin } from "../round-robin.ts";
 import type { Backend, BackendContext, BackendResult } from "./backend.ts";
@@ -58,16 +59,6 @@ type Server = {
   exited: Promise<number | null>;
   exitCode?: number | null;
 };
-
-async function filesBelow(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesBelow(path)));
-    else out.push(path);
-  }
-  return out;
-}
 
 export class VllmNeuronBackend implements Backend {
   readonly name = "vllm-neuron";

@@ -4,26 +4,14 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
-import { projectRoot } from "../../local/stack.ts";
+import { bundleEngine } from "../../local/stack.ts";
 
 let bundled: Promise<string[]> | undefined;
 /** argv of the faulty engine, bundled once per test process as the local stack bundles the real one. */
 export function faultyEngineCommand(): Promise<string[]> {
   bundled ??= (async () => {
-    const { build } = await import("esbuild");
     const outfile = join(tmpdir(), `spoteval-faulty-engine-${process.pid}.mjs`);
-    await build({
-      entryPoints: [join(projectRoot, "tests/support/faulty-engine-main.ts")],
-      bundle: true,
-      platform: "node",
-      target: "node22",
-      format: "esm",
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-      outfile,
-      logLevel: "silent",
-    });
+    await bundleEngine(tmpdir(), "tests/support/faulty-engine-main.ts", outfile);
     process.once("exit", () => rmSync(outfile, { force: true }));
     return [process.execPath, outfile];
   })();
