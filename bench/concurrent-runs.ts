@@ -11,7 +11,7 @@
 // time, so an hour of a thousand runs takes a minute or two here.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EC2Client } from "@aws-sdk/client-ec2";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { Artifacts, artifactKeys } from "../core/artifacts.ts";
 import { s3Client } from "../core/aws.ts";
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
@@ -26,7 +26,8 @@ import {
 } from "../core/pipeline.ts";
 import { EvaluationRequest, finalStatuses } from "../core/schemas.ts";
 import { submitEvaluation } from "../core/submit.ts";
-import { deployedDefaults, runStore } from "../functions/runtime.ts";
+import { awaitEvent } from "../core/wake.ts";
+import { deployedDefaults, runStore, wakeDeps } from "../functions/runtime.ts";
 import { functionForResource } from "../local/serverless-config.ts";
 import { projectRoot, type Stack } from "../local/stack.ts";
 import type { LocalExecution, TaskHandler } from "../local/stepfunctions.ts";
@@ -236,8 +237,13 @@ type Retrier = {
 /** The definition with every Task's real-time TimeoutSeconds out of reach (see Simulation.run). */
 function withVirtualTimeouts<D extends { States: Record<string, unknown> }>(definition: D): D {
   const copy = structuredClone(definition);
-  for (const state of Object.values(copy.States) as { Type?: string; TimeoutSeconds?: number }[])
-    if (state.Type === "Task") state.TimeoutSeconds = 2_000_000; // 23 days: its timer in ms must fit 2^31
+  for (const state of Object.values(copy.States) as {
+    Type?: string;
+    Resource?: string;
+    TimeoutSeconds?: number;
+  }[])
+    if (state.Type === "Task" && !state.Resource?.endsWith(".waitForTaskToken"))
+      state.TimeoutSeconds = 2_000_000; // 23 days: its timer in ms must fit 2^31
   return copy;
 }
 
@@ -307,7 +313,10 @@ export class Simulation {
     );
     this.partitions = new PartitionMeter(this.clock);
     this.provider = new Ec2SpotProvider({
-      ec2: this.ec2 as unknown as EC2Client,
+      // A real client whose send is the simulation's: the SDK's paginators accept only an EC2Client.
+      ec2: Object.assign(new EC2Client({ region: "us-east-1" }), {
+        send: (command: unknown) => this.ec2.send(command as never),
+      }) as unknown as EC2Client,
       launchTemplateId: "lt-simulated",
       subnetIds: this.ec2.subnetIds,
       managedBy: "spoteval",
@@ -398,6 +407,12 @@ export class Simulation {
         const out = await acquireStep(this.deps(s), runId(input), input.previousAttempt as number);
         return { out, wait: out.waitSeconds };
       }),
+      // WaitForBoot and WaitForEngine: the wait itself is the previous step's `wait` (played in virtual
+      // time before this step runs); the real step stores the token, and the local timeout (waitMs 0)
+      // ends the wait at once. No events here: every run is seen by its polls, today's backstop.
+      awaitEvent: this.step("awaitEvent", async (_s, input) => ({
+        out: await awaitEvent(wakeDeps(), runId(input), input.attempt as number, input.taskToken as string),
+      })),
       checkEngine: this.step("checkEngine", async (s, input) => {
         await s.engine.playUntil(input.attempt as number, this.clock.now, this);
         const out = await checkEngineStep(this.deps(s), runId(input), input.attempt as number);
@@ -470,8 +485,10 @@ export class Simulation {
       return (async () => {
         try {
           await this.clock.until(t0 + (i / runs) * submitWithinSeconds);
+          // A 1B model: vLLM on Neuron compiles it on inf2.xlarge, the pool the scenario's Spot capacity
+          // is sized for (a 7-8B model compiles on inf2.8xlarge or larger: core/serving.ts).
           const request = EvaluationRequest.parse({
-            model: { id: `bench/concurrent-${i % models}`, parameters: 7.24e9 },
+            model: { id: `bench/concurrent-${i % models}`, parameters: 1.24e9 },
             tasks: ["gsm8k"],
             labels: { bench: "concurrent" },
           });

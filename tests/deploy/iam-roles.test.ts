@@ -336,10 +336,17 @@ describe("the engine's instance role", () => {
     assert.ok(!engine({ action: "dynamodb:GetItem", resource: `arn:${p}:dynamodb:${r}:${a}:table/other` }));
   });
 
-  it("puts events with its own source on the default bus only", () => {
+  it("puts events with its own source and detail-type (EngineFinished) on the default bus only", () => {
     const bus = `arn:${p}:events:${r}:${a}:event-bus/default`;
+    const own = { "events:source": "spoteval.engine", "events:detail-type": "EngineFinished" };
+    assert.ok(engine({ action: "events:PutEvents", resource: bus, context: own }));
     assert.ok(
-      engine({ action: "events:PutEvents", resource: bus, context: { "events:source": "spoteval.engine" } }),
+      !engine({
+        action: "events:PutEvents",
+        resource: bus,
+        context: { ...own, "events:detail-type": "ModelRegistered" },
+      }),
+      "no other detail-type: the engine cannot start runs through the registry rule",
     );
     assert.ok(
       !engine({ action: "events:PutEvents", resource: bus, context: { "events:source": "aws.ec2" } }),
@@ -349,7 +356,7 @@ describe("the engine's instance role", () => {
       !engine({
         action: "events:PutEvents",
         resource: `arn:${p}:events:${r}:${a}:event-bus/other`,
-        context: { "events:source": "spoteval.engine" },
+        context: own,
       }),
     );
   });
