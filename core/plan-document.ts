@@ -189,7 +189,7 @@ export function planText(doc: PlanDocument): string {
     );
   if (!doc.submittable)
     lines.push(
-      "This run needs two backends: a submit answers 400 until one run can span several instances; submit one run per shard.",
+      "This run needs two backends: a submit answers 400 until one run can span several instances; submit one run per backend.",
     );
   return `${lines.join("\n")}\n`;
 }
