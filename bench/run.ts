@@ -16,6 +16,7 @@ import type { EventLatencyFigures } from "./event-latency.ts";
 import { type HistoryFigures, historyBenchmark } from "./history.ts";
 import { CLIENT_POLL_MS, overhead, throughput } from "./local-runs.ts";
 import { orchestrationCost, prices, SPOT_DISCOUNT, spotPerHour } from "./prices.ts";
+import { shardedPlanFigures, shardedPlanSources } from "./sharded-plans.ts";
 import { percentile } from "./stats.ts";
 import {
   type EngineTimeline,
@@ -336,6 +337,17 @@ row(
   null,
 );
 
+// ---- sharded plans: modelled from the throughput table's sources, no hardware ----
+const sharded = shardedPlanFigures();
+for (const p of sharded)
+  row(
+    `plan (modelled): ${p.maxInstances} x ${p.instanceType}`,
+    `${p.minutes} min, $${p.usd.toFixed(2)} (${p.shards} shard${p.shards > 1 ? "s" : ""}; slowest ${p.slowest.length > 2 ? `${p.slowest.length} tasks` : p.slowest.join(",")})`,
+    `one after the other: ${p.baseline.minutes} min, $${p.baseline.usd.toFixed(2)}`,
+    "modelled, not measured",
+    null,
+  );
+
 // ---- report ----
 const widths = [52, 60, 66, 24];
 const cell = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
@@ -371,6 +383,7 @@ const notes = [
   `Instance: ${INSTANCE} (the published Inferentia2 benchmark's) at Spot ${SPOT_DISCOUNT * 100}% below on-demand ($${spotPerHour(INSTANCE).toFixed(2)}/h). On inf2.xlarge the same orchestration is ${smallest} of the instance: the per-run floor (Plan, Acquire, Release, Record, Finish, ~6 transitions) dominates short runs on the smallest instance.`,
   `Transitions: simulated engine (boot 4.5 min, prepare 6 min, rate drifting +-15%, heartbeat every 30 s) in virtual time through the real definition; runs under an hour count as one evaluation hour. Polling: min ${deployed.minPollSeconds} s, max ${deployed.maxPollSeconds} s, boot estimate ${deployed.bootEstimateSeconds} s, watch ${deployed.watchSeconds} s; events delivered ${EVENT_DELIVERY_SECONDS} s after they happen (virtual time only). Prices: $${prices.transition * 1000}/1,000 transitions, Lambda arm64, DynamoDB on-demand.`,
   `Events (measured): a local stack in its own process with the deployed polling (first check 230 s after launch, then 30-600 s), ${events.runs} runs each: a Spot warning put on the bus -> attempt 2 opened; DELETE -> the run's instance released; the engine's last write -> ReleaseFinished entered. Baselines: the same moments in virtual time, polling alone (${interruptions.length} warnings, ${cancels.length} cancels, ${scenarios.filter((s) => s.fixed).length + interruptions.length} ends).`,
+  shardedPlanSources(),
   `Local figures include up to ${CLIENT_POLL_MS} ms of client polling; this machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
 ];
 console.log();
@@ -396,6 +409,7 @@ const results = {
   history: historyFigures,
   concurrent: concurrentFigures,
   events,
+  shardedPlans: { modelled: true, layouts: sharded },
 };
 await writeFile(join(projectRoot, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
 const failed = rows.filter((r) => r.holds === false);

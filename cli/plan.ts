@@ -7,12 +7,13 @@ import * as z from "zod/mini";
 import { SpotevalError } from "../core/errors.ts";
 import { ModelConfig, shapeFromConfig } from "../core/model-size.ts";
 import { planDocument, planText } from "../core/plan-document.ts";
-import { planShards } from "../core/planner.ts";
+import { planShardedRun } from "../core/planner.ts";
 import { EvaluationRequest, toRunSpec } from "../core/schemas.ts";
 
 export const planUsage = `usage: spoteval plan --model ID [--parameters N] [--revision REV] [--dtype D] [--config config.json]
                      (--tasks a,b | --suite NAME) [--num-fewshot N] [--limit N] [--batch-size N]
-                     [--instance-type T] [--harness-revision R] [--format json|text]`;
+                     [--instance-type T] [--harness-revision R] [--max-instances N]
+                     [--deadline-minutes M] [--format json|text]`;
 
 /** Prints the plan; returns the exit code (0 ok, 2 usage, 3 the request would be refused). */
 export async function planCommand(argv: string[]): Promise<number> {
@@ -31,6 +32,8 @@ export async function planCommand(argv: string[]): Promise<number> {
       "batch-size": { type: "string" },
       "instance-type": { type: "string" },
       "harness-revision": { type: "string" },
+      "max-instances": { type: "string" },
+      "deadline-minutes": { type: "string" },
       format: { type: "string", default: "text" },
     },
   });
@@ -51,7 +54,11 @@ export async function planCommand(argv: string[]): Promise<number> {
     ...(values["num-fewshot"] ? { numFewshot: num(values["num-fewshot"]) } : {}),
     ...(values.limit ? { limit: num(values.limit) } : {}),
     ...(values["batch-size"] ? { batchSize: num(values["batch-size"]) } : {}),
-    ...(values["instance-type"] ? { capacity: { instanceTypes: values["instance-type"].split(",") } } : {}),
+    capacity: {
+      ...(values["instance-type"] ? { instanceTypes: values["instance-type"].split(",") } : {}),
+      ...(values["max-instances"] ? { maxInstances: num(values["max-instances"]) } : {}),
+      ...(values["deadline-minutes"] ? { deadlineMinutes: num(values["deadline-minutes"]) } : {}),
+    },
     ...(values["harness-revision"] ? { harness: { revision: values["harness-revision"] } } : {}),
   });
   if (!request.success) {
@@ -63,7 +70,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     ? shapeFromConfig(ModelConfig.parse(JSON.parse(await readFile(values.config, "utf8"))))
     : undefined;
   try {
-    const doc = planDocument(spec, planShards(spec, shape ? { shape } : {}), shape);
+    const doc = planDocument(spec, planShardedRun(spec, shape ? { shape } : {}), shape);
     console.log(values.format === "json" ? JSON.stringify(doc, null, 2) : planText(doc).trimEnd());
     return 0;
   } catch (error) {

@@ -1,10 +1,11 @@
-// What a run would do, before it spends money: one shard per backend, with the instance, the cores each
-// server gets, the exact commands the instance runs, and the estimated time and cost. `spoteval plan`
+// What a run would do, before it spends money: its shards (each on one backend and instance), the cores
+// each server gets, the exact commands each instance runs, and the estimated time and cost beside the
+// same tasks run one after the other on one instance per backend. `spoteval plan`
 // prints it (json or text) and POST /evaluations?dryRun=true returns it.
 import { join } from "node:path";
 import { EXPECTED_SPOT_FRACTION, instanceShapes } from "./instances.ts";
 import type { ModelShape } from "./model-size.ts";
-import { modelShape } from "./planner.ts";
+import { modelShape, type ShardedPlan, shardTaskSpecs } from "./planner.ts";
 import type { Plan } from "./run-store.ts";
 import type { InstanceType, RunSpec } from "./schemas.ts";
 import {
@@ -36,7 +37,12 @@ export type PlanDocument = {
   shards: ShardDocument[];
   /** minutes: the longest shard (each shard has its own instance); usd: all shards together. */
   estimate: { minutes: number; usd: number };
-  /** false when the run needs several backends: a submit answers 400 naming the split, for now. */
+  /** The same tasks one after the other on one instance per backend (the shards' instance type). */
+  baseline: { minutes: number; usd: number };
+  /**
+   * false when the run needs several backends: a submit answers 400 naming the split, for now. A
+   * submittable run is executed on one instance (the baseline) until the state machine runs shards.
+   */
   submittable: boolean;
 };
 
@@ -54,7 +60,7 @@ export function shardCommands(
 ): { servers: string[]; harness: string[][]; visibleCores: string[] } {
   const candidateTp = plan.vllm?.tensorParallel ?? cores;
   const harness = plan.stack?.harnessCommand ?? ["python", "-m", "lm_eval"];
-  const tasks = spec.tasks.filter((t) => !plan.tasks || plan.tasks.includes(t.name));
+  const tasks = shardTaskSpecs(spec, plan.tasks);
   const path = modelPath(spec);
   const revision = spec.model.id.startsWith("s3://") ? undefined : spec.model.revision;
   const invocation = (
@@ -110,8 +116,9 @@ export function shardCommands(
   return { servers: [], harness: harnessRuns, visibleCores: [cores > 1 ? `0-${cores - 1}` : "0"] };
 }
 
-export function planDocument(spec: RunSpec, shards: Plan[], shape?: ModelShape): PlanDocument {
+export function planDocument(spec: RunSpec, planned: ShardedPlan, shape?: ModelShape): PlanDocument {
   const s = modelShape(spec, shape);
+  const { shards } = planned;
   const docs = shards.map((plan): ShardDocument => {
     const best = plan.candidates[0];
     const type = best.instanceType as InstanceType;
@@ -146,7 +153,8 @@ export function planDocument(spec: RunSpec, shards: Plan[], shape?: ModelShape):
         2,
       ),
     },
-    submittable: docs.length === 1,
+    baseline: planned.baseline,
+    submittable: new Set(docs.map((d) => d.backend)).size === 1,
   };
 }
 
@@ -173,10 +181,15 @@ export function planText(doc: PlanDocument): string {
   lines.push(
     "",
     `Total: about ${doc.estimate.minutes} min (shards run on their own instances), $${doc.estimate.usd.toFixed(2)}.`,
+    `Baseline: about ${doc.baseline.minutes} min, $${doc.baseline.usd.toFixed(2)} for the same tasks one after the other on one instance per backend.`,
   );
+  if (doc.submittable && doc.shards.length > 1)
+    lines.push(
+      "A submit runs these tasks on one instance (the baseline) until the state machine runs shards.",
+    );
   if (!doc.submittable)
     lines.push(
-      "This run needs two backends: a submit answers 400 until one run can span several instances; submit one run per shard.",
+      "This run needs two backends: a submit answers 400 until one run can span several instances; submit one run per backend.",
     );
   return `${lines.join("\n")}\n`;
 }

@@ -53,6 +53,10 @@ export const CapacityPreferences = z.strictObject({
       )
       .check(z.minLength(1), z.maxLength(12)),
   ),
+  /** Instances the run's shards may use in all (absent: the deployment's default). */
+  maxInstances: z.optional(z.int().check(z.gte(1), z.lte(64))),
+  /** Plan the cheapest shards whose slowest ends within this many minutes (estimated), or answer 400. */
+  deadlineMinutes: z.optional(z.number().check(z.positive(), z.lte(10080))),
 });
 
 export const suites = {
@@ -132,6 +136,8 @@ export const RunSpec = z.object({
     allowOnDemand: z.boolean(),
     maxSpotPrice: z.optional(z.number()),
     availabilityZones: z.optional(z.array(z.string())),
+    maxInstances: z.optional(z.int()),
+    deadlineMinutes: z.optional(z.number()),
   }),
   callbackUrl: z.optional(z.string()),
   references: z.optional(z.array(z.object({ runId: z.string() }))),

@@ -7,7 +7,7 @@ import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
 import { type FetchConfig, lookupShape, type ModelShape } from "./model-size.ts";
 import { type PlanDocument, planDocument } from "./plan-document.ts";
-import { planRun, planShards } from "./planner.ts";
+import { planRun, planShardedRun } from "./planner.ts";
 import type { Run, RunStore } from "./run-store.ts";
 import {
   type EvaluationRequest,
@@ -29,6 +29,8 @@ export type SubmitDeps = {
   maxRunHours: number;
   /** Reads a model's config.json (the Hub) to size it when the request gives no parameter count. */
   fetchModelConfig?: FetchConfig;
+  /** Instances a run may use in all when its request does not say (a deployment parameter). */
+  maxInstances?: number;
   /** Where callbacks may go; without it (or without a signing secret) a callbackUrl is refused. */
   callbacks?: { policy: CallbackPolicy; secret: string };
 };
@@ -48,7 +50,9 @@ export async function submitEvaluation(
   }
   const shape = await shapeOf(deps, spec);
   if (spec.model.parameters === undefined && shape) spec.model.parameters = shape.parameters;
-  // A model that fits nothing, a task no backend can score, a split run: a 4xx now, not a failed run later.
+  // A model that fits nothing, a task no backend can score, a split run, a deadline one instance per
+  // backend cannot meet: a 4xx now, not a failed run later. The state machine runs one instance per
+  // run until it runs shards, so capacity.maxInstances does not change what a submit executes yet.
   const plan = planRun(spec, shape ? { shape } : {});
   spec.harnessRevision = plan.harnessRevision;
   const createdAt = new Date();
@@ -87,12 +91,16 @@ const shapeOf = async (
 
 /** What a submit would do, before it spends money (POST /evaluations?dryRun=true): nothing is written. */
 export async function planEvaluation(
-  deps: Pick<SubmitDeps, "fetchModelConfig">,
+  deps: Pick<SubmitDeps, "fetchModelConfig" | "maxInstances">,
   request: z.output<typeof EvaluationRequestSchema>,
 ): Promise<PlanDocument> {
   const spec = toRunSpec(request);
   const shape = await shapeOf(deps, spec);
-  return planDocument(spec, planShards(spec, shape ? { shape } : {}), shape);
+  const options = {
+    ...(shape ? { shape } : {}),
+    ...(deps.maxInstances !== undefined ? { maxInstances: deps.maxInstances } : {}),
+  };
+  return planDocument(spec, planShardedRun(spec, options), shape);
 }
 
 /** A registry trigger: validated like an HTTP request (4xx on bad input), idempotent by its key. */

@@ -28,6 +28,7 @@ import type {
   StoreDeps,
 } from "../core/pipeline.ts";
 import { RunStore } from "../core/run-store.ts";
+import { DEFAULT_MAX_INSTANCES } from "../core/shard-plan.ts";
 import type { SubmitDeps } from "../core/submit.ts";
 import { ReferenceStore } from "../core/uploaded-references.ts";
 import type { TaskTokens, WakeDeps } from "../core/wake.ts";
@@ -59,6 +60,8 @@ const Env = z.object({
   BOOT_SECONDS: z._default(z.coerce.number().check(z.positive()), 1800),
   MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.positive()), 4),
   MAX_RUN_HOURS: z._default(z.coerce.number().check(z.positive()), 24),
+  /** Instances a run's shards may use in all when its request gives no capacity.maxInstances. */
+  MAX_INSTANCES: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(64)), DEFAULT_MAX_INSTANCES),
   JANITOR_SILENT_SECONDS: z._default(z.coerce.number().check(z.positive()), 3600),
   /** EC2: the engine launch template, the subnets to launch in, the managed-by tag value. */
   LAUNCH_TEMPLATE_ID: z.optional(z.string()),
@@ -243,6 +246,7 @@ export const submitDeps = (): SubmitDeps => {
     callbacks: { policy: callbackPolicy(c), secret: c.CALLBACK_SECRET },
     maxAttempts: c.MAX_ATTEMPTS,
     maxRunHours: c.MAX_RUN_HOURS,
+    maxInstances: c.MAX_INSTANCES,
     ...(c.MODEL_CONFIG_LOOKUP === "hub" ? { fetchModelConfig: hubConfig } : {}),
     startExecution: async (name, input) => {
       if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");

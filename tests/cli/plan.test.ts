@@ -70,4 +70,53 @@ describe("spoteval plan", () => {
     assert.match(refused.stderr, /hellaswag \(multiple_choice\) needs prompt logprobs/);
     assert.equal((await cli(["--tasks", "gsm8k"])).code, 2, "no model: usage");
   });
+
+  it("splits open-llm-leaderboard-v1 across --max-instances 4, beside the one-instance baseline", async () => {
+    const out = await cli([
+      "--model",
+      "mistralai/Mistral-7B-v0.1",
+      "--suite",
+      "open-llm-leaderboard-v1",
+      "--max-instances",
+      "4",
+      "--format",
+      "json",
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    const plan = JSON.parse(out.stdout) as PlanDocument;
+    assert.equal(plan.shards.length, 4);
+    assert.equal(plan.estimate.minutes, Math.max(...plan.shards.map((s) => s.estimate.minutes)));
+    assert.ok(plan.baseline.minutes > plan.estimate.minutes, JSON.stringify(plan.baseline));
+    const mmluShards = plan.shards.filter((s) => s.tasks.some((t) => t.startsWith("mmlu_")));
+    assert.ok(mmluShards.length >= 2);
+    for (const s of mmluShards) {
+      assert.equal(s.backend, "neuronx");
+      assert.match(s.commands.harness, /--tasks (\S*,)?mmlu_\w+.* --num_fewshot 5 /);
+    }
+    const text = await cli([
+      "--model",
+      "mistralai/Mistral-7B-v0.1",
+      "--suite",
+      "open-llm-leaderboard-v1",
+      "--max-instances",
+      "4",
+    ]);
+    assert.match(text.stdout, /Shard 4 of 4: gsm8k on vllm-neuron/);
+    assert.match(text.stdout, /Baseline: about [\d.]+ min, \$[\d.]+ for the same tasks one after the other/);
+  });
+
+  it("meets --deadline-minutes with the cheapest plan, and exits 3 when nothing can", async () => {
+    const args = ["--model", "mistralai/Mistral-7B-v0.1", "--tasks", "hellaswag,mmlu", "--format", "json"];
+    const met = await cli([...args, "--max-instances", "8", "--deadline-minutes", "120"]);
+    assert.equal(met.code, 0, met.stderr);
+    const plan = JSON.parse(met.stdout) as PlanDocument;
+    assert.ok(plan.estimate.minutes <= 120, `${plan.estimate.minutes}`);
+    const refused = await cli([...args, "--deadline-minutes", "15"]);
+    assert.equal(refused.code, 3);
+    assert.match(
+      refused.stderr,
+      /InvalidRequest: no plan of at most 4 instance\(s\) finishes within 15 minutes/,
+    );
+    assert.equal((await cli([...args, "--max-instances", "0"])).code, 2, "a bad count: usage");
+  });
 });

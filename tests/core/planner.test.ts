@@ -5,18 +5,28 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { harnessRevisionFor, NEURONX_ARCHITECTURES } from "../../core/backends.ts";
 import { InvalidRequest, ModelDoesNotFit } from "../../core/errors.ts";
-import { GIB_PER_CORE } from "../../core/instances.ts";
+import { EXPECTED_SPOT_FRACTION, GIB_PER_CORE, instanceShapes } from "../../core/instances.ts";
 import { ModelConfig, shapeFromConfig } from "../../core/model-size.ts";
-import { GIB_PER_CHIP, planRun, planShards, requiredMemoryGiB } from "../../core/planner.ts";
-import { DEFAULT_HARNESS_REVISION, EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
+import { planDocument } from "../../core/plan-document.ts";
+import {
+  COMPILE_HOURS,
+  GIB_PER_CHIP,
+  planRun,
+  planShardedRun,
+  planShards,
+  requiredMemoryGiB,
+} from "../../core/planner.ts";
+import type { Plan } from "../../core/run-store.ts";
+import { DEFAULT_HARNESS_REVISION, EvaluationRequest, instanceTypes, toRunSpec } from "../../core/schemas.ts";
 import {
   servingMemoryGiB,
   VLLM_MAX_MODEL_LEN,
   visibleCores,
   vllmTensorParallel,
 } from "../../core/serving.ts";
-import { needsLogprobs, taskTable } from "../../core/tasks.ts";
-import { throughputTable } from "../../core/throughput.ts";
+import { type BackendWork, chooseShards, lpt } from "../../core/shard-plan.ts";
+import { mmluSubjectDocs, needsLogprobs, taskTable } from "../../core/tasks.ts";
+import { neuronxSecondsPerDoc, throughputTable } from "../../core/throughput.ts";
 
 const spec = (model: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   toRunSpec(EvaluationRequest.parse({ model: { id: "org/model", ...model }, tasks: ["gsm8k"], ...extra }));
@@ -230,5 +240,207 @@ describe("neuronx sizing and estimates", () => {
     assert.ok(big.replicas && small.replicas && big.replicas > small.replicas);
     assert.ok(big.expectedHours < small.expectedHours);
     assert.ok(plan.notes?.some((n) => /guesses carried from published figures/.test(n)));
+  });
+});
+
+describe("sharded plans", () => {
+  const suite = (capacity: Record<string, unknown> = {}) =>
+    toRunSpec(
+      EvaluationRequest.parse({
+        model: { id: "mistralai/Mistral-7B-v0.1" },
+        suite: "open-llm-leaderboard-v1",
+        capacity,
+      }),
+    );
+  const neuronxTasks = ["hellaswag", "boolq", "arc_easy", "piqa", "winogrande", "arc_challenge"];
+  const minutesOf = (p: Plan) => p.candidates[0].expectedHours * 60;
+  const costOf = (ps: Plan[]) => ps.reduce((s, p) => s + p.candidates[0].expectedCostUsd, 0);
+  const wallOf = (ps: Plan[]) => Math.max(...ps.map(minutesOf));
+
+  it("assigns longest work first to the least-loaded shard: a case computed by hand", () => {
+    // Documents 10042, 3270, 2376, 1838, 1267, 1172 onto 3 shards: 10042 | 3270 | 2376; 1838 -> the
+    // third (2376 < 3270): 4214; 1267 -> the second (3270): 4537; 1172 -> the third (4214): 5386.
+    const docs = neuronxTasks.map((t) => taskTable[t].docs);
+    assert.deepEqual(docs, [10042, 3270, 2376, 1838, 1267, 1172]);
+    assert.deepEqual(lpt(docs, 3), [[0], [1, 4], [2, 3, 5]]);
+    assert.deepEqual(lpt(docs, 1), [[0, 1, 2, 3, 4, 5]]);
+    assert.equal(lpt(docs, 10).length, 6, "never more shards than items");
+
+    // Planned: six tasks on inf2.xlarge, at most 3 instances (hand LPT: 3270 | 2376 | 1838; 1267 -> the
+    // third: 3105; 1172 -> the second: 3548; 817 -> the third: 3922).
+    const six = ["boolq", "arc_easy", "piqa", "winogrande", "arc_challenge", "truthfulqa_mc2"];
+    const shards = planShards(
+      mistral({ tasks: six, capacity: { instanceTypes: ["inf2.xlarge"], maxInstances: 3 } }),
+    );
+    assert.deepEqual(
+      shards.map((s) => s.tasks),
+      [["boolq"], ["arc_easy", "arc_challenge"], ["piqa", "winogrande", "truthfulqa_mc2"]],
+    );
+    // Each shard: compiling (COMPILE_HOURS) plus its documents at neuronx's seconds per loglikelihood document on 2 cores.
+    const perDoc = neuronxSecondsPerDoc(7.24e9, 2, false, 1);
+    assert.deepEqual(
+      shards.map((s) => s.candidates[0].expectedHours),
+      [3270, 3548, 3922].map((d) => Math.round((COMPILE_HOURS + (d * perDoc) / 3600) * 1000) / 1000),
+    );
+    // With hellaswag (10042 documents) the run cannot end sooner than hellaswag alone: a third instance
+    // would not shorten it, so the plan stops at two (the cheaper).
+    const dominated = planShards(
+      mistral({ tasks: neuronxTasks, capacity: { instanceTypes: ["inf2.xlarge"], maxInstances: 3 } }),
+    );
+    assert.deepEqual(
+      dominated.map((s) => s.tasks),
+      [["hellaswag"], ["boolq", "arc_easy", "piqa", "winogrande", "arc_challenge"]],
+    );
+  });
+
+  it("spreads mmlu's 57 subjects across shards, never splits a task, and never mixes backends", () => {
+    const shards = planShards(suite({ maxInstances: 4 }));
+    assert.equal(shards.length, 4);
+    const subjects = shards.flatMap((s) => (s.tasks ?? []).filter((t) => t.startsWith("mmlu_")));
+    assert.equal(subjects.length, 57);
+    assert.equal(new Set(subjects).size, 57, "each subject on exactly one shard");
+    assert.ok(shards.filter((s) => s.tasks?.some((t) => t.startsWith("mmlu_"))).length >= 2);
+    for (const task of ["arc_challenge", "hellaswag", "truthfulqa_mc2", "winogrande", "gsm8k"])
+      assert.equal(shards.filter((s) => s.tasks?.includes(task)).length, 1, task);
+    assert.deepEqual(
+      shards.map((s) => s.backend),
+      ["neuronx", "neuronx", "neuronx", "vllm-neuron"],
+    );
+    assert.deepEqual(shards[3].tasks, ["gsm8k"]);
+    // One shard holding every subject names the group, as the request did.
+    assert.deepEqual(planShards(mistral({ tasks: ["mmlu"], capacity: { maxInstances: 1 } }))[0].tasks, [
+      "mmlu",
+    ]);
+    assert.deepEqual(planRun(mistral({ tasks: ["mmlu", "hellaswag"] })).tasks, ["mmlu", "hellaswag"]);
+  });
+
+  it("stays within maxInstances, and finishes no later with more of them", () => {
+    let previous = Number.POSITIVE_INFINITY;
+    for (let max = 2; max <= 8; max++) {
+      const shards = planShards(suite({ maxInstances: max }));
+      assert.ok(shards.length <= max, `${shards.length} shards for maxInstances ${max}`);
+      assert.ok(wallOf(shards) <= previous + 1e-9, `maxInstances ${max}`);
+      previous = wallOf(shards);
+    }
+    assert.throws(
+      () => planShards(suite({ maxInstances: 1 })),
+      refusal(/need 2 backends.*maxInstances is 1/),
+    );
+    assert.equal(planShards(mistral({ tasks: ["hellaswag"], capacity: { maxInstances: 8 } })).length, 1);
+    assert.equal(planShards(suite(), { maxInstances: 2 }).length, 2, "the deployment's default");
+    assert.equal(planShards(suite({ maxInstances: 3 }), { maxInstances: 2 }).length, 3, "the request wins");
+    assert.ok(
+      !EvaluationRequest.safeParse({ model: { id: "a/b" }, tasks: ["x"], capacity: { maxInstances: 0 } })
+        .success,
+    );
+    assert.ok(
+      !EvaluationRequest.safeParse({ model: { id: "a/b" }, tasks: ["x"], capacity: { maxInstances: 65 } })
+        .success,
+    );
+  });
+
+  it("picks the cheapest shard count and instance type that meets a deadline: a case computed by hand", () => {
+    const backend = (items: number[]): BackendWork => ({
+      backend: "neuronx",
+      options: [
+        { instanceType: "slow", usdPerHour: 1, overheadHours: 0.5, itemSeconds: items.map((h) => h * 3600) },
+        { instanceType: "fast", usdPerHour: 3, overheadHours: 0.5, itemSeconds: items.map((h) => h * 1800) },
+      ],
+    });
+    const pick = (deadlineMinutes?: number) =>
+      chooseShards([backend([2, 1, 1])], {
+        maxInstances: 4,
+        ...(deadlineMinutes ? { deadlineMinutes } : {}),
+      }).map((a) => [a.option.instanceType, a.shards.length, a.wallHours, a.usd]);
+    // Items of 2, 1 and 1 hours on "slow" ($1/h), half that on "fast" ($3/h), 0.5 h to compile per shard.
+    // slow: 1 shard 4.5 h $4.5; 2 shards [2] [1,1] 2.5 h $5; 3 shards 2.5 h $5.5.
+    // fast: 1 shard 2.5 h $7.5; 2 shards [1] [.5,.5] 1.5 h $9; 3 shards 1.5 h $10.5.
+    assert.deepEqual(pick(270), [["slow", 1, 4.5, 4.5]]);
+    assert.deepEqual(pick(150), [["slow", 2, 2.5, 5]]);
+    assert.deepEqual(pick(90), [["fast", 2, 1.5, 9]]);
+    assert.throws(
+      () => pick(89),
+      refusal(/within 89 minutes: the fastest, 2 x fast for neuronx, takes about 90 minutes/),
+    );
+    // Without a deadline: the cheapest type on one instance, on as many instances as shorten the run.
+    assert.deepEqual(pick(), [["slow", 2, 2.5, 5]]);
+
+    const deadline = 150;
+    const shards = planShards(suite({ maxInstances: 8, deadlineMinutes: deadline }));
+    assert.ok(wallOf(shards) <= deadline, `${wallOf(shards)} minutes`);
+    let compared = 0;
+    for (const type of instanceTypes)
+      for (let max = 2; max <= 8; max++) {
+        const other = (() => {
+          try {
+            return planShards(suite({ maxInstances: max, instanceTypes: [type], deadlineMinutes: deadline }));
+          } catch {
+            return undefined;
+          }
+        })();
+        if (!other) continue;
+        compared++;
+        assert.ok(costOf(shards) <= costOf(other) + 0.001, `${type} x ${max}`);
+      }
+    assert.ok(compared >= 10, `${compared} alternatives compared`);
+  });
+
+  it("answers 400 for a deadline no plan can meet, naming the fastest", () => {
+    assert.throws(
+      () => planShards(suite({ deadlineMinutes: 20 })),
+      refusal(
+        /no plan of at most 4 instance\(s\) finishes within 20 minutes: the fastest, .* takes about \d+ minutes/,
+      ),
+    );
+    assert.throws(
+      () => planRun(mistral({ tasks: ["hellaswag"], capacity: { deadlineMinutes: 20 } })),
+      InvalidRequest,
+    );
+  });
+
+  it("plans a submit on one instance per backend: today's plan, whatever maxInstances says", () => {
+    const one = planRun(mistral({ tasks: neuronxTasks, capacity: { maxInstances: 8 } }));
+    assert.deepEqual(one.tasks, neuronxTasks);
+    assert.equal(
+      one.candidates[0].expectedCostUsd,
+      Math.min(...one.candidates.map((c) => c.expectedCostUsd)),
+      "cheapest to finish first",
+    );
+  });
+
+  it("puts the baseline beside the shards: the same work on one instance per backend", () => {
+    const run = planShardedRun(
+      mistral({ tasks: neuronxTasks, capacity: { instanceTypes: ["inf2.xlarge"], maxInstances: 3 } }),
+    );
+    const work = run.shards.reduce((s, p) => s + minutesOf(p) - COMPILE_HOURS * 60, 0);
+    assert.ok(
+      Math.abs(run.baseline.minutes - COMPILE_HOURS * 60 - work) < 0.1,
+      `${run.baseline.minutes} vs ${work}`,
+    );
+    const price = instanceShapes["inf2.xlarge"].onDemandPricePerHour * EXPECTED_SPOT_FRACTION;
+    assert.ok(Math.abs(run.baseline.usd - (run.baseline.minutes / 60) * price) < 0.01);
+    assert.ok(run.baseline.minutes > wallOf(run.shards));
+    assert.ok(run.baseline.usd < costOf(run.shards), "each extra shard compiles again");
+
+    const single = planShardedRun(mistral({ tasks: neuronxTasks, capacity: { maxInstances: 1 } }));
+    assert.equal(single.baseline.minutes, Math.round(minutesOf(single.shards[0]) * 10) / 10);
+
+    const doc = planDocument(suite(), planShardedRun(suite()));
+    assert.deepEqual(Object.keys(doc.baseline), ["minutes", "usd"]);
+    assert.ok(doc.baseline.minutes >= doc.estimate.minutes);
+  });
+});
+
+describe("mmlu subjects in the task table", () => {
+  it("match the n-samples of a real mmlu run and sum to mmlu's documents", () => {
+    const real = JSON.parse(
+      readFileSync(new URL("../fixtures/lm-eval/powerbot-8b-mmlu.json", import.meta.url), "utf8"),
+    )["n-samples"] as Record<string, { original: number }>;
+    assert.equal(Object.keys(real).length, 57);
+    for (const [name, n] of Object.entries(real)) assert.equal(taskTable[name]?.docs, n.original, name);
+    assert.equal(
+      Object.values(mmluSubjectDocs).reduce((a, b) => a + b, 0),
+      taskTable.mmlu.docs,
+    );
   });
 });

@@ -35,6 +35,15 @@ describe("POST /evaluations?dryRun=true", () => {
     assert.deepEqual((listed.body as unknown as { items: unknown[] }).items, []);
   });
 
+  it("answers 400 for a deadline no plan can meet, dry run or not", async () => {
+    const hurried = { ...mixed, capacity: { deadlineMinutes: 5 } };
+    for (const path of ["/evaluations?dryRun=true", "/evaluations"]) {
+      const res = await stack.api(path, { method: "POST", json: hurried });
+      assert.equal(res.status, 400, path);
+      assert.match(String(res.body.detail), /finishes within 5 minutes/, path);
+    }
+  });
+
   it("refuses a bad dryRun value like any bad query", async () => {
     const res = await stack.api("/evaluations?dryRun=yes", { method: "POST", json: mixed });
     assert.equal(res.status, 400);
