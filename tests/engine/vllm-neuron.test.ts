@@ -99,7 +99,8 @@ function engine(runId: string, env: Record<string, string> = {}) {
         process.execPath,
         join(projectRoot, "tests/fixtures/fake-vllm/vllm.mjs"),
       ]),
-      VLLM_PORT_BASE: String(20000 + Math.floor(Math.random() * 300) * 100),
+      // Below Linux's ephemeral range (32768+), where the other tests' servers get their ports.
+      VLLM_PORT_BASE: String(20000 + Math.floor(Math.random() * 120) * 100),
       VLLM_READY_SECONDS: "30",
       NEURON_LS: join(projectRoot, "tests/fixtures/fake-harness/neuron-ls.mjs"),
       ENGINE_HEARTBEAT_SECONDS: "0.2",
