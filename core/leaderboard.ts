@@ -3,7 +3,7 @@
 // overwrites a newer one), so GET /leaderboard reads one item per model, whatever the history holds.
 // "Latest" is the run created last (the order every listing uses), not the one that finished last.
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, paginateQuery, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ParityRow, Verdict } from "./parity.ts";
 import type { MetricRow } from "./results.ts";
 import type { Run, RunStore } from "./run-store.ts";
@@ -156,19 +156,15 @@ export async function markParityOnLeaderboard(store: RunStore, run: Run, rows: P
 /** Every entry of a board: one item per model and n-shot, however many runs lie behind them. */
 async function boardEntries(store: RunStore, q: BoardQuery): Promise<LeaderboardEntry[]> {
   const entries: LeaderboardEntry[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await store.db.send(
-      new QueryCommand({
-        TableName: store.table,
-        KeyConditionExpression: "PK = :pk",
-        ExpressionAttributeValues: { ":pk": boardPk(q) },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of out.Items ?? []) entries.push(item as LeaderboardEntry);
-    start = out.LastEvaluatedKey;
-  } while (start);
+  const pages = paginateQuery(
+    { client: store.db },
+    {
+      TableName: store.table,
+      KeyConditionExpression: "PK = :pk",
+      ExpressionAttributeValues: { ":pk": boardPk(q) },
+    },
+  );
+  for await (const page of pages) for (const item of page.Items ?? []) entries.push(item as LeaderboardEntry);
   return entries;
 }
 

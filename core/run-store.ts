@@ -417,17 +417,16 @@ export class RunStore {
 
   /** Delete every item stored under a run (run, attempts, metrics), 25 a request. */
   async deleteRunItems(runId: string): Promise<void> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "PK = :pk",
-          ExpressionAttributeValues: { ":pk": `RUN#${runId}` },
-          ProjectionExpression: "PK, SK",
-          ExclusiveStartKey: start,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": `RUN#${runId}` },
+        ProjectionExpression: "PK, SK",
+      },
+    );
+    for await (const out of pages) {
       const keys = (out.Items ?? []).map((k) => ({ DeleteRequest: { Key: { PK: k.PK, SK: k.SK } } }));
       for (let i = 0; i < keys.length; i += 25) {
         let pending: typeof keys | undefined = keys.slice(i, i + 25);
@@ -438,8 +437,7 @@ export class RunStore {
           pending = res.UnprocessedItems?.[this.table] as typeof keys | undefined;
         }
       }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
   }
 
   // ---- attempts ----

@@ -1,7 +1,7 @@
 // References users upload (POST /references, `spoteval reference add`): a harness results file,
 // e.g. their GPU run, with its samples when logged. The files stay in S3 under references/<id>/;
 // one item per reference under its model, so a run's parity finds the model's references in one query.
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, PutCommand, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import type { Artifacts } from "./artifacts.ts";
 import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
@@ -79,19 +79,16 @@ export class ReferenceStore implements ReferenceSource {
 
   async list(model: string): Promise<UploadedReference[]> {
     const out: UploadedReference[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "PK = :pk AND begins_with(SK, :sk)",
-          ExpressionAttributeValues: { ":pk": `REFERENCES#${model}`, ":sk": "REFERENCE#" },
-          ExclusiveStartKey: cursor,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :sk)",
+        ExpressionAttributeValues: { ":pk": `REFERENCES#${model}`, ":sk": "REFERENCE#" },
+      },
+    );
+    for await (const page of pages)
       for (const { PK, SK, kind, ...item } of page.Items ?? []) out.push(item as UploadedReference);
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
     return out;
   }
 
