@@ -11,19 +11,25 @@ import { testStore } from "../support/dynamo.ts";
 
 const store = testStore();
 
+/** A 7B gsm8k run as Plan leaves it, about to acquire capacity. */
+async function planningRun(): Promise<string> {
+  const runId = newRunId();
+  const now = new Date().toISOString();
+  await store().createRun({
+    runId,
+    status: "PLANNING",
+    version: 1,
+    spec: toRunSpec(EvaluationRequest.parse({ model: { id: "org/m", parameters: 7e9 }, tasks: ["gsm8k"] })),
+    createdAt: now,
+    updatedAt: now,
+    attempts: 0,
+  });
+  return runId;
+}
+
 describe("AcquireCapacity", () => {
   it("leaves no instance and no open attempt when the execution is aborted while it launches", async () => {
-    const runId = newRunId();
-    const now = new Date().toISOString();
-    await store().createRun({
-      runId,
-      status: "PLANNING",
-      version: 1,
-      spec: toRunSpec(EvaluationRequest.parse({ model: { id: "org/m", parameters: 7e9 }, tasks: ["gsm8k"] })),
-      createdAt: now,
-      updatedAt: now,
-      attempts: 0,
-    });
+    const runId = await planningRun();
     const released: string[] = [];
     const capacity: CapacityProvider = {
       name: "test",
@@ -36,7 +42,7 @@ describe("AcquireCapacity", () => {
           availabilityZone: "us-east-1a",
           market: "spot",
           pricePerHour: 0.2,
-          launchedAt: now,
+          launchedAt: new Date().toISOString(),
         };
       },
       describe: async () => [],
@@ -68,17 +74,7 @@ describe("AcquireCapacity", () => {
   });
 
   it("keeps its launch try and client token when EC2 throttles the launch (no climb down the ladder)", async () => {
-    const runId = newRunId();
-    const now = new Date().toISOString();
-    await store().createRun({
-      runId,
-      status: "PLANNING",
-      version: 1,
-      spec: toRunSpec(EvaluationRequest.parse({ model: { id: "org/m", parameters: 7e9 }, tasks: ["gsm8k"] })),
-      createdAt: now,
-      updatedAt: now,
-      attempts: 0,
-    });
+    const runId = await planningRun();
     const tries: { launchTry?: number; clientToken: string }[] = [];
     const capacity: CapacityProvider = {
       name: "test",
