@@ -4,7 +4,7 @@
 // they read. "Before" is the leaderboard as it was until this change: page through every SUCCEEDED
 // run, keep each model's latest, read its metric (kept here, not in the product, as the baseline).
 import type { Server } from "node:http";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { newRunId } from "../core/ids.ts";
@@ -13,7 +13,7 @@ import { modelResults } from "../core/queries.ts";
 import type { MetricRow } from "../core/results.ts";
 import { metricItem, RUN_SHARDS, type Run, RunStore, runItem } from "../core/run-store.ts";
 import { EvaluationRequest, type RunStatus, toRunSpec } from "../core/schemas.ts";
-import { readServerlessConfig } from "../local/serverless-config.ts";
+import { createRunsTable } from "../local/serverless-config.ts";
 import { projectRoot } from "../local/stack.ts";
 import { meteredClient, type ReadMeter } from "./read-units.ts";
 import { median } from "./stats.ts";
@@ -245,17 +245,10 @@ export async function historyBenchmark(options: {
   });
   const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   try {
-    const { table: definition } = readServerlessConfig(projectRoot);
     const histories: { table: string; history: History }[] = [];
     for (const size of options.sizes) {
       const table = `history-${size}`;
-      await client.send(
-        new CreateTableCommand({
-          TableName: table,
-          BillingMode: "PAY_PER_REQUEST",
-          ...(definition as object),
-        } as never),
-      );
+      await createRunsTable(client, projectRoot, table);
       const history: History = { runs: 0, models: options.models, latest: new Map() };
       const t0 = performance.now();
       for (let done = 0; done < size; done += 10_000)

@@ -1,7 +1,9 @@
 // Reads serverless.yml, the one source of truth for functions, routes, the table and the bucket,
 // so the local stack serves exactly what the deployment declares.
+
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { parse } from "yaml";
 import * as z from "zod/mini";
 
@@ -74,4 +76,15 @@ export function readServerlessConfig(root: string): ServerlessConfig {
 export function functionForResource(resource: string): string | undefined {
   const match = /^\$\{([A-Z][A-Za-z0-9]*)FunctionArn\}$/.exec(resource);
   return match ? match[1][0].toLowerCase() + match[1].slice(1) : undefined;
+}
+
+/** Create the runs table as serverless.yml defines it (keys, indexes), on-demand, under `name`. */
+export async function createRunsTable(client: DynamoDBClient, root: string, name: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: "PAY_PER_REQUEST",
+      ...(readServerlessConfig(root).table as object),
+    } as never),
+  );
 }

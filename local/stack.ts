@@ -5,7 +5,7 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { StateMachineDefinition } from "aws-local-stepfunctions";
 import dynalite from "dynalite";
@@ -19,7 +19,7 @@ import { journalWrites, restoreJournal } from "./dynamo-journal.ts";
 import { LocalEventBus } from "./eventbridge.ts";
 import { type HttpHandler, LocalGateway, lambdaContext } from "./gateway.ts";
 import { endRunsInFlight } from "./recovery.ts";
-import { functionForResource, readServerlessConfig } from "./serverless-config.ts";
+import { createRunsTable, functionForResource, readServerlessConfig } from "./serverless-config.ts";
 import { LocalStepFunctions, type TaskHandler } from "./stepfunctions.ts";
 
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -174,13 +174,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const client = { region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } };
   const ddb = new DynamoDBClient({ ...client, endpoint: dynamoUrl });
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: "PAY_PER_REQUEST",
-      ...(config.table as object),
-    } as never),
-  );
+  await createRunsTable(ddb, projectRoot, table);
   await waitUntilTableExists(
     { client: ddb, maxWaitTime: 20, minDelay: 1, maxDelay: 1 },
     { TableName: table },

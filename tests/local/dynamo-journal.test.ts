@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { newRunId } from "../../core/ids.ts";
@@ -15,7 +15,7 @@ import { parseResults, uniqueRows } from "../../core/results.ts";
 import { RunStore } from "../../core/run-store.ts";
 import { EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
 import { JournalUnreadable, journalWrites, restoreJournal } from "../../local/dynamo-journal.ts";
-import { readServerlessConfig } from "../../local/serverless-config.ts";
+import { createRunsTable } from "../../local/serverless-config.ts";
 import { projectRoot } from "../../local/stack.ts";
 
 const table = "runs";
@@ -33,13 +33,7 @@ async function dynamo() {
     region: "us-east-1",
     credentials: { accessKeyId: "x", secretAccessKey: "x" },
   });
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: "PAY_PER_REQUEST",
-      ...(readServerlessConfig(projectRoot).table as object),
-    } as never),
-  );
+  await createRunsTable(client, projectRoot, table);
   const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return {
     server,

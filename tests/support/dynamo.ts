@@ -1,11 +1,11 @@
 // A real DynamoDB (dynalite) with the table serverless.yml declares, for store-level tests.
 import type { Server } from "node:http";
 import { after, before } from "node:test";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { RunStore } from "../../core/run-store.ts";
-import { readServerlessConfig } from "../../local/serverless-config.ts";
+import { createRunsTable } from "../../local/serverless-config.ts";
 import { projectRoot } from "../../local/stack.ts";
 
 export async function testTable() {
@@ -19,14 +19,7 @@ export async function testTable() {
     credentials: { accessKeyId: "x", secretAccessKey: "x" },
   });
   const table = "runs";
-  const { table: definition } = readServerlessConfig(projectRoot);
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: "PAY_PER_REQUEST",
-      ...(definition as object),
-    } as never),
-  );
+  await createRunsTable(client, projectRoot, table);
   const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return {
     db,
