@@ -10,15 +10,7 @@ const provider = new LocalProcessProvider({
   command: [process.execPath, "-e", "setTimeout(() => {}, 60000)"],
   env: {},
 });
-const launch = (runId: string) =>
-  provider.launch({
-    runId,
-    attempt: 1,
-    clientToken: `${runId}-1-1`,
-    candidates: [{ instanceType: "inf2.xlarge", tpDegree: 2 }],
-    allowOnDemand: false,
-    engineEnv: {},
-  });
+const launch = (runId: string) => launchWith(provider, runId);
 
 describe("local instances", () => {
   it("booting engines cannot starve the handlers: instances run at the lowest priority", async () => {
@@ -155,6 +147,7 @@ describe("a local instance that shuts down", () => {
   });
 });
 
+/** Attempt 1 of a run on `p`, as AcquireCapacity asks for it. */
 const launchWith = (p: LocalProcessProvider, runId: string) =>
   p.launch({
     runId,
