@@ -378,10 +378,10 @@ export async function recordMetricsStep(deps: RecordDeps, runId: string, results
   if (!rows.length) throw new ResultsInvalid(`results file ${resultsKey} has no metrics`);
   const written = await deps.store.putMetrics(runId, run.spec.model.id, rows);
   const simulated = Boolean(file.spoteval?.simulated);
-  let recorded = run;
-  if (simulated) recorded = await deps.store.updateRun(runId, { simulated: true });
   const engine = file.config?.spoteval_engine as EngineRecord | undefined;
-  if (engine) recorded = await deps.store.updateRun(runId, { engine });
+  // What produced the numbers, in one write (each updateRun is a versioned read and write).
+  const about = { ...(simulated ? { simulated: true } : {}), ...(engine ? { engine } : {}) };
+  const recorded = Object.keys(about).length ? await deps.store.updateRun(runId, about) : run;
   const parity = await checkRunParity(deps, recorded, rows, (tasks) =>
     samplesBeside(deps.artifacts, resultsKey, file, tasks),
   );
