@@ -11,6 +11,8 @@ export type RunView = {
     waitingFor?: string;
   };
   attempts?: { attempt: number }[];
+  /** A run of several shards: each one's own view. */
+  shards?: (Omit<RunView, "shards"> & { shard: number; of: number; instanceType?: string })[];
 };
 
 const WIDTH = 30;
@@ -30,6 +32,16 @@ export function progressLine(run: RunView): string {
   return `${run.status.padEnd(11)} ${bar} ${String(Math.floor(fraction * 100)).padStart(3)}%${attempt} ${phase}${task}${counts}${eta}${waiting}`.trimEnd();
 }
 
+/** The run's line, then one per shard (a run of several shards). */
+export function progressLines(run: RunView): string[] {
+  return [
+    progressLine(run),
+    ...(run.shards ?? []).map(
+      (s) => `  shard ${s.shard}/${s.of}${s.instanceType ? ` ${s.instanceType}` : ""} ${progressLine(s)}`,
+    ),
+  ];
+}
+
 export function formatSeconds(s: number): string {
   const m = Math.floor(s / 60);
   return m ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
@@ -43,14 +55,18 @@ const FINAL = ["SUCCEEDED", "FAILED", "CANCELLED"];
  */
 export async function follow<R extends RunView>(fetchRun: () => Promise<R>, intervalMs: number): Promise<R> {
   const tty = process.stdout.isTTY;
-  const key = (line: string) => line.replace(/ eta .*/, "");
-  let last = "";
+  const key = (lines: string[]) => lines.map((line) => line.replace(/ eta .*/, "")).join("\n");
+  let last: string[] = [];
   for (;;) {
     const run = await fetchRun();
-    const line = progressLine(run);
-    if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-    else if (key(line) !== key(last)) console.log(line);
-    last = line;
+    const lines = progressLines(run);
+    // On a terminal, redraw the block in place: back to its first line, each line cleared.
+    if (tty)
+      process.stdout.write(
+        `${last.length > 1 ? `\x1b[${last.length - 1}A` : ""}\r${lines.map((l) => `\x1b[2K${l}`).join("\n")}`,
+      );
+    else if (key(lines) !== key(last)) console.log(lines.join("\n"));
+    last = lines;
     if (FINAL.includes(run.status)) {
       if (tty) process.stdout.write("\n");
       return run;

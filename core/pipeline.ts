@@ -10,6 +10,7 @@ import { parseResults, uniqueRows } from "./results.ts";
 import { checkRunParity, type ParityDeps, samplesBeside } from "./run-parity.ts";
 import type { Attempt, Run, RunStore } from "./run-store.ts";
 import { isFinal, type Progress, type RunStatus } from "./schemas.ts";
+import { allAttempts, costOf, endUnfinishedShards, failureOf, shardRunsOf, startShards } from "./shards.ts";
 
 export type PipelineSettings = {
   /** No heartbeat for this long means the engine hangs: the attempt is given up. */
@@ -40,13 +41,20 @@ export type RecordDeps = ArtifactDeps & Partial<Pick<ParityDeps, "events" | "upl
 
 const now = (deps: StoreDeps) => (deps.now ? deps.now() : new Date());
 
+/**
+ * Plan: the run's plan (or its shards' plans, made at submit), and the Map's items: the run itself
+ * when it is one shard, else one shard run per plan.
+ */
 export async function planStep(deps: StoreDeps, runId: string) {
   const run = await deps.store.transition(runId, "PLANNING");
-  const plan = run.plan ?? planRun(run.spec);
-  if (!run.plan) await deps.store.updateRun(runId, { plan });
+  const plans = run.shardPlans ?? [run.plan ?? planRun(run.spec)];
+  if (!run.plan && !run.shardPlans) await deps.store.updateRun(runId, { plan: plans[0] });
+  const shards = await startShards(deps, run);
   return {
-    instanceTypes: plan.candidates.map((c) => c.instanceType),
-    expectedHours: plan.candidates[0]?.expectedHours ?? 0,
+    shards,
+    shardCount: shards.length,
+    instanceTypes: [...new Set(plans.map((p) => p.candidates[0]?.instanceType))],
+    expectedHours: Math.max(...plans.map((p) => p.candidates[0]?.expectedHours ?? 0)),
   };
 }
 
@@ -208,7 +216,8 @@ async function inspectEngine(
 ): Promise<{ check: EngineCheck; attempt?: Attempt }> {
   const wait = waitTimeout(deps.settings.minPollSeconds);
   const run = await deps.store.mustGetRun(runId);
-  if (run.cancelRequested)
+  // A shard is cancelled with its run (the cancel marks the shards too, unless it came first).
+  if (run.cancelRequested || (run.parentRunId && (await deps.store.getRun(run.parentRunId))?.cancelRequested))
     return { check: { state: "cancelled", waitSeconds: wait, reason: "cancelled by user" } };
   let attempt = await deps.store.getAttempt(runId, n);
   if (!attempt?.instanceId) throw new NotFound(`run ${runId} has no attempt ${n} with an instance`);
@@ -316,13 +325,22 @@ export function pollDelay(settings: PipelineSettings, attempt: Attempt, t: numbe
 
 export type ReleaseOutcome = "interrupted" | "finished" | "failed" | "cancelled";
 
-/** Terminate everything the run holds, close its open attempts, and price them. */
+/**
+ * Terminate everything the run holds, close its open attempts, and price them; for a run of several
+ * shards, everything each shard holds too (each shard releases its own as it ends; this is the net
+ * under them when the run ends otherwise).
+ */
 export async function releaseStep(
   deps: CapacityDeps,
   runId: string,
   outcome: ReleaseOutcome,
   reason?: string,
-) {
+): Promise<{ terminated: string[] }> {
+  const run = await deps.store.getRun(runId);
+  const fromShards: string[] = [];
+  for (const shard of run ? await shardRunsOf(deps.store, run) : []) {
+    fromShards.push(...(await releaseStep(deps, shard.runId, outcome, reason)).terminated);
+  }
   const except = outcome === "interrupted" ? savingBeforeReclaim(await deps.store.listAttempts(runId)) : [];
   const terminated = await deps.capacity.releaseRun(runId, { except });
   const ended = now(deps);
@@ -348,7 +366,7 @@ export async function releaseStep(
     if (run.status === "RUNNING" || run.status === "ACQUIRING")
       await deps.store.transition(runId, "INTERRUPTED");
   }
-  return { terminated };
+  return { terminated: [...fromShards, ...terminated] };
 }
 
 /**
@@ -363,7 +381,16 @@ function savingBeforeReclaim(attempts: Attempt[]): string[] {
     .map((a) => a.instanceId as string);
 }
 
-export async function recordMetricsStep(deps: RecordDeps, runId: string, resultsKey: string) {
+/**
+ * Record the run's metrics from its results file. `partial`: the merged results of the shards that
+ * finished when others failed; kept and shown, marked partial, never on the leaderboard.
+ */
+export async function recordMetricsStep(
+  deps: RecordDeps,
+  runId: string,
+  resultsKey: string,
+  options: { partial?: boolean } = {},
+) {
   const run = await deps.store.transition(runId, "RECORDING", { resultsKey });
   let text: string;
   try {
@@ -380,17 +407,29 @@ export async function recordMetricsStep(deps: RecordDeps, runId: string, results
   const simulated = Boolean(file.spoteval?.simulated);
   const engine = file.config?.spoteval_engine as EngineRecord | undefined;
   // What produced the numbers, in one write (each updateRun is a versioned read and write).
-  const about = { ...(simulated ? { simulated: true } : {}), ...(engine ? { engine } : {}) };
+  const partial = options.partial ? partialOf(file) : undefined;
+  const about = {
+    ...(simulated ? { simulated: true } : {}),
+    ...(engine ? { engine } : {}),
+    ...(partial ? { partial } : {}),
+  };
   const recorded = Object.keys(about).length ? await deps.store.updateRun(runId, about) : run;
   const parity = await checkRunParity(deps, recorded, rows, (tasks) =>
     samplesBeside(deps.artifacts, resultsKey, file, tasks),
   );
   // Each entry carries its parity verdict, so the board marks drift without another read.
-  await recordOnLeaderboard(deps.store, { ...recorded, parity }, rows, {
-    finishedAt: now(deps).toISOString(),
-    simulated,
-  });
-  return { metrics: written, simulated, parity: parity.overall };
+  if (!partial)
+    await recordOnLeaderboard(deps.store, { ...recorded, parity }, rows, {
+      finishedAt: now(deps).toISOString(),
+      simulated,
+    });
+  return { metrics: written, simulated, parity: parity.overall, ...(partial ? { partial: true } : {}) };
+}
+
+/** Which requested tasks a partial results file covers, and which it lacks. */
+function partialOf(file: ReturnType<typeof parseResults>): NonNullable<Run["partial"]> {
+  const missing = (file.spoteval as { missing?: string[] } | undefined)?.missing ?? [];
+  return { tasks: Object.keys(file.results).filter((t) => !missing.includes(t)), missing };
 }
 
 export type FinishOutcome = "SUCCEEDED" | "FAILED" | "CANCELLED";
@@ -402,12 +441,11 @@ export async function finishStep(
   outcome: FinishOutcome,
   error?: { Error?: string; Cause?: string },
 ): Promise<{ status: RunStatus; reason: string }> {
-  const attempts = await deps.store.listAttempts(runId);
-  const costUsd = round(
-    attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0),
-    6,
-  );
   const failure = error ? describeFailure(error) : undefined;
+  const before = await deps.store.mustGetRun(runId);
+  if (outcome !== "SUCCEEDED")
+    await endUnfinishedShards(deps.store, before, outcome, failure?.message ?? "cancelled by user", failure);
+  const costUsd = costOf(await allAttempts(deps.store, before));
   const reason =
     outcome === "SUCCEEDED"
       ? "evaluation finished and metrics recorded"
@@ -424,16 +462,9 @@ export async function finishStep(
   return { status: run.status, reason: run.reason ?? reason };
 }
 
-/** Step Functions passes a Lambda error's Cause as a JSON string in AWS, as plain text locally. */
 function describeFailure(error: { Error?: string; Cause?: string }) {
-  let message = error.Cause ?? "";
-  try {
-    const parsed = JSON.parse(message) as { errorMessage?: string };
-    if (parsed.errorMessage) message = parsed.errorMessage;
-  } catch {
-    // plain text cause
-  }
-  return { name: error.Error ?? "Error", message: message || (error.Error ?? "failed") };
+  const f = failureOf(error);
+  return { name: f.Error, message: f.Cause };
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

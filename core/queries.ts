@@ -3,20 +3,34 @@ import { Conflict, NotFound } from "./errors.ts";
 import { countsOnLeaderboard, withdrawFromLeaderboard } from "./leaderboard.ts";
 import type { Run, RunCursor, RunStore, StoredMetric } from "./run-store.ts";
 import { isFinal } from "./schemas.ts";
+import { shardRunsOf } from "./shards.ts";
 
-/** Mark the run cancelled; its next CheckEngine routes through ReleaseCapacity to CANCELLED. */
+/**
+ * Mark the run cancelled, and each of its shards, so every shard's engine stops on its own; each
+ * shard's next CheckEngine routes through its release, then the run's to CANCELLED.
+ */
 export async function cancelRun(store: RunStore, runId: string): Promise<Run> {
   const run = await store.getRun(runId);
   if (!run) throw new NotFound(`no run ${runId}`);
   if (isFinal(run.status))
     throw new Conflict(`run ${runId} is already ${run.status}; there is nothing to cancel`);
-  if (run.cancelRequested) return run;
-  try {
-    return await store.updateRun(runId, { cancelRequested: true });
-  } catch (error) {
-    if (error instanceof Conflict) throw new Conflict(`run ${runId} finished before it could be cancelled`);
-    throw error;
+  let cancelled = run;
+  if (!run.cancelRequested) {
+    try {
+      cancelled = await store.updateRun(runId, { cancelRequested: true });
+    } catch (error) {
+      if (error instanceof Conflict) throw new Conflict(`run ${runId} finished before it could be cancelled`);
+      throw error;
+    }
   }
+  for (const shard of await shardRunsOf(store, cancelled)) {
+    if (isFinal(shard.status) || shard.cancelRequested) continue;
+    // A shard that ended meanwhile has nothing left to cancel.
+    await store.updateRun(shard.runId, { cancelRequested: true }).catch((error) => {
+      if (!(error instanceof Conflict)) throw error;
+    });
+  }
+  return cancelled;
 }
 
 export type ModelResult = { run: Run; metrics: StoredMetric[] };
@@ -50,5 +64,6 @@ export async function deleteRun(store: RunStore, runId: string): Promise<void> {
   if (!run) throw new NotFound(`no run ${runId}`);
   if (!isFinal(run.status)) throw new Conflict(`run ${runId} is ${run.status}; cancel it before deleting it`);
   await withdrawFromLeaderboard(store, run, (other) => other.runId !== runId && countsOnLeaderboard(other));
+  for (const shard of run.shards ?? []) await store.deleteRunItems(shard);
   await store.deleteRunItems(runId);
 }

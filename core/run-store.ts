@@ -66,6 +66,17 @@ export type Run = {
   callbackDeliveries?: CallbackDelivery[];
   /** What produced the numbers, as the engine recorded it (backend, image, versions, TP, replicas, B, L). */
   engine?: EngineRecord;
+  /**
+   * A run split across instances: its shards' plans as the submit made them, then the shard runs the
+   * Plan step created from them (one per plan, in order). Absent on a run of one shard.
+   */
+  shardPlans?: Plan[];
+  shards?: string[];
+  /** A shard run: the run it is part of, and its place there. Shards are not listed on their own. */
+  parentRunId?: string;
+  shard?: number;
+  /** A failed run whose finished shards' metrics were kept: they cover only some of its tasks. */
+  partial?: { tasks: string[]; missing: string[] };
 };
 
 /** One try at delivering a run's callback, as GET /evaluations/{id} shows it. */
@@ -142,7 +153,8 @@ const allowedFrom: Record<RunStatus, RunStatus[]> = {
   QUEUED: [],
   PLANNING: ["QUEUED"],
   ACQUIRING: ["PLANNING", "INTERRUPTED"],
-  RUNNING: ["ACQUIRING"],
+  // A run of several shards runs once its shards exist; each shard acquires and loops on its own.
+  RUNNING: ["ACQUIRING", "PLANNING"],
   INTERRUPTED: ["RUNNING", "ACQUIRING"],
   RECORDING: ["RUNNING"],
   SUCCEEDED: ["RECORDING"],
@@ -174,6 +186,16 @@ export class RunStore {
       }),
     );
     return run;
+  }
+
+  /** Create a run unless it exists (a retried step creating it again gets the stored one back). */
+  async createRunOnce(run: Run): Promise<Run> {
+    try {
+      return await this.createRun(run);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return this.mustGetRun(run.runId);
+    }
   }
 
   /**
@@ -282,6 +304,18 @@ export class RunStore {
     return this.rewrite(runId, "updating", (run) => {
       if (isFinal(run.status)) throw new Conflict(`run ${runId} is already ${run.status}`);
       return { ...run, ...set };
+    });
+  }
+
+  /**
+   * Name a run's shard runs once: a retried Plan step gets the ids the first one wrote, so it creates
+   * the same shard runs, never a second set.
+   */
+  async assignShards(runId: string, ids: string[]): Promise<Run> {
+    return this.rewrite(runId, "naming its shards", (run) => {
+      if (run.shards) return undefined;
+      if (isFinal(run.status)) throw new Conflict(`run ${runId} is already ${run.status}`);
+      return { ...run, shards: ids };
     });
   }
 
@@ -616,8 +650,14 @@ export function shardOf(runId: string): number {
 }
 const shards = (prefix: string) => Array.from({ length: RUN_SHARDS }, (_, i) => `${prefix}#${i}`);
 
-/** The stored form of a run: its keys, its index keys, the run. */
-export const runItem = (run: Run) => ({ ...runKey(run.runId), kind: "run", ...indexKeys(run), ...run });
+/**
+ * The stored form of a run: its keys, its index keys, the run. A shard run has no index keys: it is
+ * listed, counted and shown as part of its run, never as a run of its own.
+ */
+export const runItem = (run: Run) =>
+  run.parentRunId
+    ? { ...runKey(run.runId), kind: "shard", ...run }
+    : { ...runKey(run.runId), kind: "run", ...indexKeys(run), ...run };
 
 /** The stored form of one metric row of a run (deterministic keys: a rewrite never duplicates). */
 export const metricItem = (runId: string, modelId: string, row: MetricRow) => ({

@@ -4,6 +4,7 @@ import type { CapacityDeps } from "./pipeline.ts";
 import { releaseStep } from "./pipeline.ts";
 import type { Attempt } from "./run-store.ts";
 import { isFinal } from "./schemas.ts";
+import { allAttempts, costOf, endUnfinishedShards } from "./shards.ts";
 
 /** A Spot interruption warning or a state change of one of our instances: mark its attempt at once. */
 export async function instanceInterrupted(
@@ -37,13 +38,12 @@ export async function executionEnded(deps: CapacityDeps, runId: string, status: 
   if (!run) return { released: [] as string[], failed: false };
   const reason = `execution ${status}${cause ? `: ${cause}` : ""}`;
   const { terminated } = await releaseStep(deps, runId, "failed", reason);
+  const error = { name: executionErrors[status] ?? "ExecutionEnded", message: reason };
+  // Its shards end with it: a shard left unfinished would look alive to the janitor and the API.
+  await endUnfinishedShards(deps.store, run, "FAILED", reason, error);
   if (isFinal(run.status)) return { released: terminated, failed: false };
-  const attempts = await deps.store.listAttempts(runId);
-  await deps.store.transition(runId, "FAILED", {
-    reason,
-    error: { name: executionErrors[status] ?? "ExecutionEnded", message: reason },
-    costUsd: attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0),
-  });
+  const costUsd = costOf(await allAttempts(deps.store, run));
+  await deps.store.transition(runId, "FAILED", { reason, error, costUsd });
   return { released: terminated, failed: true };
 }
 

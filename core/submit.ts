@@ -7,7 +7,7 @@ import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
 import { type FetchConfig, lookupShape, type ModelShape } from "./model-size.ts";
 import { type PlanDocument, planDocument } from "./plan-document.ts";
-import { planRun, planShardedRun } from "./planner.ts";
+import { planShardedRun } from "./planner.ts";
 import type { Run, RunStore } from "./run-store.ts";
 import {
   type EvaluationRequest,
@@ -50,18 +50,20 @@ export async function submitEvaluation(
   }
   const shape = await shapeOf(deps, spec);
   if (spec.model.parameters === undefined && shape) spec.model.parameters = shape.parameters;
-  // A model that fits nothing, a task no backend can score, a split run, a deadline one instance per
-  // backend cannot meet: a 4xx now, not a failed run later. The state machine runs one instance per
-  // run until it runs shards, so capacity.maxInstances does not change what a submit executes yet.
-  const plan = planRun(spec, shape ? { shape } : {});
-  spec.harnessRevision = plan.harnessRevision;
+  // A model that fits nothing, a task no backend can score, a deadline no shard count meets: a 4xx
+  // now, not a failed run later. Several shards (capacity.maxInstances, or two backends) run at once.
+  const { shards } = planShardedRun(spec, {
+    ...(shape ? { shape } : {}),
+    ...(deps.maxInstances !== undefined ? { maxInstances: deps.maxInstances } : {}),
+  });
+  if (shards.length === 1) spec.harnessRevision = shards[0].harnessRevision;
   const createdAt = new Date();
   const candidate: Run = {
     runId: newRunId(createdAt.getTime()),
     status: "QUEUED",
     version: 1,
     spec,
-    plan,
+    ...(shards.length === 1 ? { plan: shards[0] } : { shardPlans: shards }),
     createdAt: createdAt.toISOString(),
     updatedAt: createdAt.toISOString(),
     attempts: 0,

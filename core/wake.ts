@@ -57,11 +57,16 @@ export async function wakeRun(deps: WakeDeps, runId: string, cause: WakeCause, n
   };
 }
 
-/** DELETE /evaluations/{id}: mark the run cancelled and end its wait, so release follows in seconds. */
+/**
+ * DELETE /evaluations/{id}: mark the run (and its shards) cancelled and end every wait, so release
+ * follows in seconds.
+ */
 export async function cancelAndWake(deps: WakeDeps, runId: string): Promise<Run> {
   const run = await cancelRun(deps.store, runId);
-  // The cancel is recorded: if the wake fails, the next poll (at most one interval later) sees it.
-  await wakeRun(deps, runId, "cancel").catch(() => undefined);
+  // The cancel is recorded: if a wake fails, the next poll (at most one interval later) sees it.
+  await Promise.all(
+    [runId, ...(run.shards ?? [])].map((id) => wakeRun(deps, id, "cancel").catch(() => undefined)),
+  );
   return run;
 }
 

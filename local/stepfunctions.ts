@@ -167,7 +167,7 @@ export class LocalStepFunctions {
     const handlers: Record<string, LocalHandler> = {};
     const waits: Record<string, number> = {};
     const retries: Record<string, number> = {};
-    for (const [stateName, state] of Object.entries(options.definition.States)) {
+    for (const [stateName, state] of everyState(options.definition)) {
       if (state.Type === "Wait" && options.waitMs !== undefined) waits[stateName] = options.waitMs;
       if ("Retry" in state && options.retryMs !== undefined) retries[stateName] = options.retryMs;
       if (state.Type !== "Task") continue;
@@ -579,9 +579,30 @@ export class LocalStepFunctions {
  * The definition as aws-local-stepfunctions runs it: each callback task's token reference becomes a
  * slot, and its timeouts travel in the task input, because this module, not the library, ends the wait.
  */
+type AnyState = StateMachineDefinition["States"][string];
+type MapProcessor = { ItemProcessor?: StateMachineDefinition; Iterator?: StateMachineDefinition };
+
+/**
+ * Every state of a definition, those of its Map iterations included. The library looks handlers up by
+ * state name at every depth, so names are unique across the definition (the definition test says so).
+ */
+export function everyState(definition: StateMachineDefinition): [string, AnyState][] {
+  return Object.entries(definition.States).flatMap(([name, state]): [string, AnyState][] => {
+    const inner = state.Type === "Map" ? processorOf(state) : undefined;
+    return [[name, state], ...(inner ? everyState(inner) : [])];
+  });
+}
+const processorOf = (state: AnyState) =>
+  (state as MapProcessor).ItemProcessor ?? (state as MapProcessor).Iterator;
+
 function callbacksForLibrary(definition: StateMachineDefinition): StateMachineDefinition {
   const states = Object.fromEntries(
     Object.entries(definition.States).map(([name, state]) => {
+      const inner = state.Type === "Map" ? processorOf(state) : undefined;
+      if (inner) {
+        const key = (state as MapProcessor).ItemProcessor ? "ItemProcessor" : "Iterator";
+        return [name, { ...state, [key]: callbacksForLibrary(inner) }];
+      }
       if (state.Type !== "Task" || state.Resource !== CALLBACK_RESOURCE) return [name, state];
       const {
         TimeoutSeconds,

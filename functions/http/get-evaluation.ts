@@ -3,6 +3,7 @@ import { s3Uri } from "../../core/artifacts.ts";
 import { NotFound } from "../../core/errors.ts";
 import { metricsCsv, negotiate } from "../../core/formats.ts";
 import { apiRoutes } from "../../core/routes.ts";
+import { shardRunsOf } from "../../core/shards.ts";
 import { metricsMarkdown, runDetail } from "../../core/views.ts";
 import { json, route, text } from "../middleware.ts";
 import { config, runStore } from "../runtime.ts";
@@ -11,17 +12,27 @@ export const handler = route(apiRoutes.getEvaluation, async ({ path, query, head
   const store = runStore();
   const run = await store.getRun(path.runId);
   if (!run) throw new NotFound(`no run ${path.runId}`);
-  const [attempts, metrics] = await Promise.all([
+  const [attempts, metrics, shards] = await Promise.all([
     store.listAttempts(run.runId),
     store.listMetrics(run.runId),
+    Promise.all(
+      (await shardRunsOf(store, run)).map(async (shard) => ({
+        run: shard,
+        attempts: await store.listAttempts(shard.runId),
+      })),
+    ),
   ]);
   const format = negotiate(query.format, headers.accept);
   if (format === "markdown")
     return text(
       "text/markdown",
-      metricsMarkdown(metrics, Boolean(run.simulated), { engine: run.engine, parity: run.parity }),
+      metricsMarkdown(metrics, Boolean(run.simulated), {
+        engine: run.engine,
+        parity: run.parity,
+        partial: run.partial,
+      }),
     );
   if (format === "csv") return text("text/csv", metricsCsv(metrics, false, run.parity?.rows));
   const uri = run.resultsKey ? s3Uri(config().SPOTEVAL_BUCKET, run.resultsKey) : undefined;
-  return json(200, runDetail(run, attempts, metrics, uri));
+  return json(200, runDetail(run, attempts, metrics, uri, shards));
 });

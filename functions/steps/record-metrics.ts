@@ -8,7 +8,11 @@ import { recordDeps } from "../runtime.ts";
 
 export const createHandler = (deps = recordDeps) =>
   task(
-    z.object({ runId, resultsKey: z.string().check(z.regex(/^runs\/[0-9a-z]{26}\/[\w./-]+$/)) }),
-    (input) => recordMetricsStep(deps(), input.runId, input.resultsKey),
+    z.object({
+      runId,
+      resultsKey: z.string().check(z.regex(/^runs\/[0-9a-z]{26}\/[\w./-]+$/)),
+      partial: z.optional(z.boolean()),
+    }),
+    (input) => recordMetricsStep(deps(), input.runId, input.resultsKey, { partial: input.partial === true }),
   );
 export const handler = createHandler();

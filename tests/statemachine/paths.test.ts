@@ -12,19 +12,22 @@ import type { Run } from "../../core/run-store.ts";
 import { runStore } from "../../functions/runtime.ts";
 import { createHandler as acquireHandler } from "../../functions/steps/acquire-capacity.ts";
 import { lambdaContext } from "../../local/gateway.ts";
+import { everyState } from "../../local/stepfunctions.ts";
 import { withEngineFault } from "../support/faulty-engine.ts";
 import { pipelineDeps, sampleRequest, testStack, waitFor } from "../support/stack.ts";
 
 const throttledTokens: string[] = [];
 /** AcquireCapacity's Retry for CapacityUnavailable, as the definition has it. */
-const capacityRetrier = () =>
-  (
-    JSON.parse(readFileSync(new URL("../../statemachine/evaluation.asl.json", import.meta.url), "utf8")) as {
-      States: { AcquireCapacity: { Retry: { ErrorEquals: string[]; MaxAttempts: number }[] } };
-    }
-  ).States.AcquireCapacity.Retry.find((r) => r.ErrorEquals.includes("CapacityUnavailable")) as {
-    MaxAttempts: number;
-  };
+const capacityRetrier = () => {
+  const definition = JSON.parse(
+    readFileSync(new URL("../../statemachine/evaluation.asl.json", import.meta.url), "utf8"),
+  );
+  const [, acquire] = everyState(definition).find(([name]) => name === "AcquireCapacity") as [
+    string,
+    { Retry: { ErrorEquals: string[]; MaxAttempts: number }[] },
+  ];
+  return acquire.Retry.find((r) => r.ErrorEquals.includes("CapacityUnavailable")) as { MaxAttempts: number };
+};
 
 /** Capacity behaviour per model id: what EC2 would do for that run (the one thing mocked). */
 const scenarios: Record<string, (base: CapacityProvider) => CapacityProvider> = {
