@@ -9,6 +9,7 @@ import type { CapacityProvider, LaunchRequest } from "../../core/capacity/provid
 import { CapacityUnavailable, QuotaExceeded } from "../../core/errors.ts";
 import type { PipelineDeps } from "../../core/pipeline.ts";
 import { parseResults, uniqueRows } from "../../core/results.ts";
+import type { Attempt } from "../../core/run-store.ts";
 import { isFinal } from "../../core/schemas.ts";
 import { createHandler as engineEventHandler } from "../../functions/events/engine-event.ts";
 import { createHandler as instanceEventHandler } from "../../functions/events/instance-event.ts";
@@ -49,6 +50,8 @@ type Scenario = {
 export type ChaosOptions = {
   runs: number;
   seed: number;
+  /** Shards per run: > 1 runs mmlu split over this many instances, each shard with its own faults. */
+  shards?: number;
   concurrency?: number;
   throttleRate?: number;
   /** false: no fault at all, for the load test (N concurrent runs, invariants still checked). */
@@ -73,6 +76,9 @@ export type ChaosFigures = {
   faults: Record<string, number>;
   problems: string[];
 };
+
+/** The faults that strike one shard's capacity and engine (the others are the run's own). */
+const shardFaults = ["quota", "launchTimeout", "reclaimAfterMs", "noticeAfterMs", "engineFault"] as const;
 
 function scenario(rng: () => number): Scenario {
   const pick = (p: number) => rng() < p;
@@ -125,11 +131,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     recordTimeout: false,
     duplicateSubmit: false,
   };
+  const shardCount = options.shards ?? 1;
+  // Per run, a scenario per shard: the first also holds the run's own faults (cancel, abort, a
+  // duplicate submit, a recording that times out); capacity and engine faults strike each shard.
   const planned = Array.from({ length: options.runs }, () =>
-    options.faults === false ? none : scenario(draw),
+    Array.from({ length: shardCount }, () => (options.faults === false ? none : scenario(draw))),
   );
   const rng = prng(options.seed * 7919 + 1);
-  const scenarios = new Map<string, Scenario>();
+  const scenarios = new Map<string, Scenario[]>();
   const launches = new Map<string, number>(); // runId#attempt -> instances launched
   const faults: Record<string, number> = {};
   const count = (f: string) => {
@@ -200,7 +209,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   ) => {
     const runId = (input as { runId: string }).runId;
     const run = await runStore().mustGetRun(runId);
-    const s = scenarios.get(run.spec.model.id);
+    const s = scenarios.get(run.spec.model.id)?.[run.shard ?? 0];
     const deps = pipelineDeps();
     return s ? make(s, runId, deps) : deps;
   };
@@ -267,7 +276,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         const runId = (input as { runId: string }).runId;
         const out = await recordHandler()(input, lambdaContext("recordMetrics"));
         const run = await runStore().mustGetRun(runId);
-        if (scenarios.get(run.spec.model.id)?.recordTimeout && !timedOutOnce.has(`record:${runId}`)) {
+        if (scenarios.get(run.spec.model.id)?.[0].recordTimeout && !timedOutOnce.has(`record:${runId}`)) {
           timedOutOnce.add(`record:${runId}`);
           throw Object.assign(new Error("Task timed out after its metrics were written (chaos)"), {
             name: "Lambda.Unknown",
@@ -287,12 +296,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const problems: string[] = [];
 
   const one = async (i: number) => {
-    const model = `chaos/run-${options.seed}-${i}`;
-    const s = planned[i];
-    scenarios.set(model, s);
+    // A sharded run evaluates mmlu (a model id naming a family the neuronx backend loads) on
+    // shardCount instances; a run of one shard, gsm8k.
+    const model = shardCount > 1 ? `chaos/llama-run-${options.seed}-${i}` : `chaos/run-${options.seed}-${i}`;
+    const shardScenarios = planned[i];
+    const s = shardScenarios[0];
+    scenarios.set(model, shardScenarios);
     for (const [k, v] of Object.entries(s)) if (v && k !== "noCapacityTries") count(k);
-    if (s.noCapacityTries) count(s.noCapacityTries > 5 ? "noCapacityExhausted" : "noCapacity");
-    const body = { model: { id: model, parameters: 7e9 }, tasks: ["gsm8k"], limit: 20 };
+    for (const x of shardScenarios) {
+      if (x !== s) for (const k of shardFaults) if (x[k]) count(k);
+      if (x.noCapacityTries) count(x.noCapacityTries > 5 ? "noCapacityExhausted" : "noCapacity");
+    }
+    const body =
+      shardCount > 1
+        ? {
+            model: { id: model, parameters: 7e9 },
+            tasks: ["mmlu"],
+            numFewshot: 5,
+            limit: 2,
+            capacity: { maxInstances: shardCount },
+          }
+        : { model: { id: model, parameters: 7e9 }, tasks: ["gsm8k"], limit: 20 };
     const key = `chaos-${options.seed}-${i}`;
     const res = await api("/evaluations", {
       method: "POST",
@@ -400,21 +424,43 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     if (run.status === "SUCCEEDED") succeeded++;
     else if (run.status === "FAILED") failed++;
     else cancelled++;
-    const attempts = await store.listAttempts(runId);
-    const open = attempts.filter((a) => !a.endedAt);
-    if (open.length)
-      problems.push(`run ${runId}: attempt(s) ${open.map((a) => a.attempt).join(",")} never closed`);
+    // Every shard ended too, and each attempt of the run and of every shard is closed, priced once
+    // and launched at most once.
+    const shardRuns = await Promise.all((run.shards ?? []).map((id) => store.getRun(id)));
+    if (shardCount > 1 && shardRuns.length !== shardCount && run.status === "SUCCEEDED")
+      problems.push(`run ${runId}: ${shardRuns.length} shards, not ${shardCount}`);
+    for (const [k, shard] of shardRuns.entries()) {
+      if (!shard) {
+        lost++;
+        problems.push(`run ${runId}: shard ${k + 1} has no record`);
+      } else if (!isFinal(shard.status)) {
+        stuck++;
+        problems.push(`run ${runId}: shard ${k + 1} is ${shard.status} after the run ended ${run.status}`);
+      } else if (run.status === "SUCCEEDED" && shard.status !== "SUCCEEDED") {
+        problems.push(`run ${runId} SUCCEEDED with shard ${k + 1} ${shard.status}`);
+      }
+    }
+    const attempts: Attempt[] = [];
+    for (const id of [runId, ...(run.shards ?? [])]) {
+      const own = await store.listAttempts(id);
+      attempts.push(...own);
+      const open = own.filter((a) => !a.endedAt);
+      if (open.length)
+        problems.push(`run ${id}: attempt(s) ${open.map((a) => a.attempt).join(",")} never closed`);
+      for (const a of own) {
+        const n = launches.get(`${id}#${a.attempt}`) ?? 0;
+        if (n > 1) {
+          duplicated++;
+          problems.push(`run ${id} attempt ${a.attempt}: ${n} instances launched`);
+        }
+      }
+    }
     const cost = attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0);
     if (Math.abs((run.costUsd ?? 0) - cost) > 1e-6 && run.status !== "FAILED")
       problems.push(`run ${runId}: cost ${run.costUsd} is not the sum ${cost}`);
-    for (const a of attempts) {
-      const n = launches.get(`${runId}#${a.attempt}`) ?? 0;
-      if (n > 1) {
-        duplicated++;
-        problems.push(`run ${runId} attempt ${a.attempt}: ${n} instances launched`);
-      }
-    }
-    if (run.status === "SUCCEEDED") {
+    // A SUCCEEDED run, or a failed one that kept its finished shards' metrics (partial): every row
+    // of its results file is stored, no more, no fewer.
+    if (run.status === "SUCCEEDED" || run.partial) {
       const metrics = await store.listMetrics(runId);
       const expected = run.resultsKey
         ? uniqueRows(parseResults(await artifacts.getText(run.resultsKey)))

@@ -1,4 +1,4 @@
-// npm run chaos -- --runs N --seed S: the chaos suite, printing its figures on the last line and
+// npm run chaos -- --runs N --seed S [--shards K]: the chaos suite, printing its figures on the last line and
 // exiting non-zero if any run is stuck, lost or duplicated, or any instance leaked.
 import { parseArgs } from "node:util";
 import { figuresLine, runChaos } from "./chaos.ts";
@@ -7,6 +7,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "50" },
     seed: { type: "string", default: "1" },
+    shards: { type: "string", default: "1" },
     concurrency: { type: "string", default: "8" },
     quiet: { type: "boolean", default: false },
     faults: { type: "string", default: "on" },
@@ -15,6 +16,7 @@ const { values } = parseArgs({
 const figures = await runChaos({
   runs: Number(values.runs),
   seed: Number(values.seed),
+  shards: Number(values.shards),
   concurrency: Number(values.concurrency),
   faults: values.faults !== "off",
   log: values.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),

@@ -254,13 +254,22 @@ describe("other powers, one holder each", () => {
     }
   });
 
-  it("lets only RecordMetrics batch-write metrics and read results files", () => {
+  it("lets only RecordMetrics batch-write metrics, and only it and CollectShards read results files", () => {
     for (const fn of functions) {
       const batch = may(fn, { action: "dynamodb:BatchWriteItem", resource: table() });
       assert.equal(batch, fn === "recordMetrics", fn);
       const reads = may(fn, { action: "s3:GetObject", resource: `${bucket()}/runs/x/results.json` });
-      assert.equal(reads, fn === "recordMetrics", fn);
+      assert.equal(reads, fn === "recordMetrics" || fn === "collectShards", fn);
     }
+  });
+
+  it("lets only CollectShards write a run's merged results, and nothing else of the run's files", () => {
+    for (const fn of functions) {
+      const merged = may(fn, { action: "s3:PutObject", resource: `${bucket()}/runs/x/merged/results.json` });
+      assert.equal(merged, fn === "collectShards", fn);
+    }
+    for (const key of ["runs/x/attempt-1/results.json", "references/x.json", "runs/x/cache/a"])
+      assert.ok(!may("collectShards", { action: "s3:PutObject", resource: `${bucket()}/${key}` }), key);
   });
 
   it("lets no function reach another table, bucket or parameter", () => {

@@ -67,6 +67,8 @@ describe("the packaged deployment", () => {
         "functions/scheduled/janitor.handler",
         "functions/steps/acquire-capacity.handler",
         "functions/steps/check-engine.handler",
+        "functions/steps/collect-shards.handler",
+        "functions/steps/end-shard.handler",
         "functions/steps/finish-run.handler",
         "functions/steps/plan.handler",
         "functions/steps/record-metrics.handler",

@@ -70,8 +70,7 @@ const finished = (runId: string) =>
     120_000,
   );
 
-const shardsOf = async (run: Run) =>
-  Promise.all((run.shards ?? []).map((id) => runStore().mustGetRun(id)));
+const shardsOf = async (run: Run) => Promise.all((run.shards ?? []).map((id) => runStore().mustGetRun(id)));
 
 /** The execution has stopped, and nothing any shard launched is alive; every attempt is closed. */
 async function assertNothingLeft(run: Run) {
@@ -83,7 +82,8 @@ async function assertNothingLeft(run: Run) {
     await waitFor(`the instances of ${id} to exit`, async () =>
       LocalProcessProvider.alive().some((i) => i.runId === id) ? undefined : true,
     );
-    for (const attempt of await runStore().listAttempts(id)) assert.ok(attempt.endedAt, `${id} attempt closed`);
+    for (const attempt of await runStore().listAttempts(id))
+      assert.ok(attempt.endedAt, `${id} attempt closed`);
   }
   return execution;
 }
@@ -127,7 +127,9 @@ describe("sharded runs", { concurrency: true }, () => {
     assert.equal(run.simulated, true, "simulated shards make a simulated run");
     // The API shows each shard; the cost is the sum over every shard's attempts.
     const res = await stack.api(`/evaluations/${run.runId}`);
-    const view = res.body as unknown as { shards: { status: string; attempts: unknown[]; costSoFarUsd: number }[] };
+    const view = res.body as unknown as {
+      shards: { status: string; attempts: unknown[]; costSoFarUsd: number }[];
+    };
     assert.equal(view.shards.length, 3);
     assert.ok(view.shards.every((s) => s.status === "SUCCEEDED" && s.attempts.length === 1));
     const shardCosts = shards.reduce((sum, s) => sum + (s.costUsd ?? 0), 0);
