@@ -25,12 +25,13 @@ import {
   releaseStep,
 } from "../core/pipeline.ts";
 import { EvaluationRequest, finalStatuses } from "../core/schemas.ts";
+import { collectShardsStep, endShardStep, type ShardOutcome } from "../core/shards.ts";
 import { submitEvaluation } from "../core/submit.ts";
 import { awaitEvent } from "../core/wake.ts";
 import { deployedDefaults, runStore, wakeDeps } from "../functions/runtime.ts";
 import { functionForResource } from "../local/serverless-config.ts";
 import { projectRoot, type Stack } from "../local/stack.ts";
-import type { LocalExecution, TaskHandler } from "../local/stepfunctions.ts";
+import { everyState, type LocalExecution, type TaskHandler } from "../local/stepfunctions.ts";
 import {
   LambdaConcurrency,
   LIMITS,
@@ -94,6 +95,8 @@ const LAMBDA_SECONDS: Record<string, number> = {
   checkEngine: 0.3,
   releaseCapacity: 1.5,
   recordMetrics: 0.8,
+  endShard: 0.3,
+  collectShards: 0.3,
   finishRun: 0.3,
 };
 const BOOT_SECONDS = 270;
@@ -237,11 +240,10 @@ type Retrier = {
 /** The definition with every Task's real-time TimeoutSeconds out of reach (see Simulation.run). */
 function withVirtualTimeouts<D extends { States: Record<string, unknown> }>(definition: D): D {
   const copy = structuredClone(definition);
-  for (const state of Object.values(copy.States) as {
-    Type?: string;
-    Resource?: string;
-    TimeoutSeconds?: number;
-  }[])
+  for (const [, state] of everyState(copy as never) as unknown as [
+    string,
+    { Type?: string; Resource?: string; TimeoutSeconds?: number },
+  ][])
     if (state.Type === "Task" && !state.Resource?.endsWith(".waitForTaskToken"))
       state.TimeoutSeconds = 2_000_000; // 23 days: its timer in ms must fit 2^31
   return copy;
@@ -255,7 +257,10 @@ function retriersByFunction(): Record<string, { retry: Retrier[]; timeoutSeconds
     States: Record<string, { Type: string; Resource?: string; Retry?: Retrier[]; TimeoutSeconds?: number }>;
   };
   const out: Record<string, { retry: Retrier[]; timeoutSeconds: number }> = {};
-  for (const state of Object.values(definition.States)) {
+  for (const [, state] of everyState(definition as never) as unknown as [
+    string,
+    { Type: string; Resource?: string; Retry?: Retrier[]; TimeoutSeconds?: number },
+  ][]) {
     const fn = state.Type === "Task" && state.Resource ? functionForResource(state.Resource) : undefined;
     if (fn && !out[fn]) out[fn] = { retry: state.Retry ?? [], timeoutSeconds: state.TimeoutSeconds ?? 60 };
   }
@@ -425,6 +430,20 @@ export class Simulation {
           input.outcome as "interrupted" | "finished" | "failed" | "cancelled",
           input.reason as string | undefined,
         ),
+      })),
+      endShard: this.step("endShard", async (s, input) => ({
+        out: await endShardStep(
+          this.deps(s),
+          runId(input),
+          input.outcome as "finished" | "failed" | "cancelled",
+          {
+            ...(input.resultsKey ? { resultsKey: input.resultsKey as string } : {}),
+            ...(input.error ? { error: input.error as { Error?: string; Cause?: string } } : {}),
+          },
+        ),
+      })),
+      collectShards: this.step("collectShards", async (s, input) => ({
+        out: await collectShardsStep(this.deps(s), runId(input), input.shards as ShardOutcome[]),
       })),
       recordMetrics: this.step("recordMetrics", async (s, input) => ({
         out: await recordMetricsStep(this.deps(s), runId(input), input.resultsKey as string),

@@ -16,6 +16,7 @@ import type { EventLatencyFigures } from "./event-latency.ts";
 import { type HistoryFigures, historyBenchmark } from "./history.ts";
 import { CLIENT_POLL_MS, overhead, throughput } from "./local-runs.ts";
 import { orchestrationCost, prices, SPOT_DISCOUNT, spotPerHour } from "./prices.ts";
+import { type ShardOverheadFigures, shardOverhead } from "./shard-overhead.ts";
 import { shardedPlanFigures, shardedPlanSources } from "./sharded-plans.ts";
 import { percentile } from "./stats.ts";
 import {
@@ -83,6 +84,7 @@ say(`local stack on ports ${port}-${port + 3}, simulated engine with zero work`)
 const stack = await startStack({ port, simulatedSeconds: 0, janitorSeconds: 3600 });
 let overheadFigures: Awaited<ReturnType<typeof overhead>>;
 let throughputFigures: Awaited<ReturnType<typeof throughput>>;
+let shardFigures: ShardOverheadFigures;
 try {
   const runs = quick ? 5 : 50;
   overheadFigures = await overhead(stack, runs, (i) => {
@@ -122,6 +124,17 @@ try {
       .slice(1, 3)
       .map((x) => `${x.stage} p99 ${ms(x.p99Ms)}`)
       .join(", "),
+    "(reported)",
+    null,
+  );
+  const pairs = quick ? 1 : 3;
+  say(`sharding: ${pairs} pairs of mmlu runs, as 1 shard then as 6`);
+  shardFigures = await shardOverhead(stack, pairs);
+  const sh = shardFigures;
+  row(
+    "4. mmlu as 6 shards vs 1 shard (zero-work engines)",
+    `6 shards: p50 ${ms(sh.six.wallP50Ms)}, ${sh.six.transitions} transitions, ${sh.six.lambdas} Lambda tasks (${sh.ratio.toFixed(2)}x the wall time)`,
+    `1 shard: p50 ${ms(sh.one.wallP50Ms)}, ${sh.one.transitions} transitions, ${sh.one.lambdas} Lambda tasks`,
     "(reported)",
     null,
   );
@@ -398,6 +411,7 @@ const results = {
   notes,
   coldStart: bundles,
   overhead: overheadFigures,
+  shardOverhead: shardFigures,
   throughput: throughputFigures,
   transitions: {
     polling: deployed,

@@ -58,23 +58,25 @@ function client() {
   };
 }
 
-type Run = RunView & { runId: string; reason?: string };
+type Run = RunView & { runId: string; reason?: string; partial?: { missing: string[] } };
 
 async function watch(api: ReturnType<typeof client>, runId: string, intervalMs: number): Promise<number> {
   const run = await follow(
     async () => (await (await api(`/evaluations/${runId}`)).json()) as Run,
     intervalMs,
   );
-  if (run.status === "SUCCEEDED")
+  if (run.status !== "SUCCEEDED") console.log(`${run.status}: ${run.reason ?? ""}`);
+  // A failed run of several shards keeps the finished shards' metrics: shown, marked partial.
+  if (run.status === "SUCCEEDED" || run.partial)
     console.log(`\n${await (await api(`/evaluations/${runId}?format=markdown`)).text()}`);
-  else console.log(`${run.status}: ${run.reason ?? ""}`);
   return run.status === "SUCCEEDED" ? EXIT.ok : EXIT.runFailed;
 }
 
 const apiUsage = `usage: spoteval <command> [options]     (SPOTEVAL_URL, SPOTEVAL_API_KEY; npm start prints both)
 
   submit --model ID (--tasks a,b | --suite NAME) [--num-fewshot N] [--limit N] [--batch-size N]
-         [--revision REV] [--dtype D] [--parameters N] [--idempotency-key K] [--watch]
+         [--revision REV] [--dtype D] [--parameters N] [--max-instances N] [--deadline-minutes M]
+         [--idempotency-key K] [--watch]
   submit --file request.json [--watch]
   status RUN_ID
   watch RUN_ID                 live progress, then the result table; exit 1 if the run did not succeed
@@ -105,6 +107,8 @@ async function apiCommand(command: string, argv: string[]): Promise<number> {
       revision: { type: "string" },
       dtype: { type: "string" },
       parameters: { type: "string" },
+      "max-instances": { type: "string" },
+      "deadline-minutes": { type: "string" },
       "idempotency-key": { type: "string" },
       file: { type: "string" },
       watch: { type: "boolean" },
@@ -138,6 +142,16 @@ async function apiCommand(command: string, argv: string[]): Promise<number> {
             ...(values["num-fewshot"] ? { numFewshot: num(values["num-fewshot"]) } : {}),
             ...(values.limit ? { limit: num(values.limit) } : {}),
             ...(values["batch-size"] ? { batchSize: num(values["batch-size"]) } : {}),
+            ...(values["max-instances"] || values["deadline-minutes"]
+              ? {
+                  capacity: {
+                    ...(values["max-instances"] ? { maxInstances: num(values["max-instances"]) } : {}),
+                    ...(values["deadline-minutes"]
+                      ? { deadlineMinutes: num(values["deadline-minutes"]) }
+                      : {}),
+                  },
+                }
+              : {}),
           };
       if (!values.file && !values.model) throw new ApiError(-1, "submit needs --model (or --file)");
       const res = await api("/evaluations", {

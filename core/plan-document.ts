@@ -39,11 +39,6 @@ export type PlanDocument = {
   estimate: { minutes: number; usd: number };
   /** The same tasks one after the other on one instance per backend (the shards' instance type). */
   baseline: { minutes: number; usd: number };
-  /**
-   * false when the run needs several backends: a submit answers 400 naming the split, for now. A
-   * submittable run is executed on one instance (the baseline) until the state machine runs shards.
-   */
-  submittable: boolean;
 };
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -154,7 +149,6 @@ export function planDocument(spec: RunSpec, planned: ShardedPlan, shape?: ModelS
       ),
     },
     baseline: planned.baseline,
-    submittable: new Set(docs.map((d) => d.backend)).size === 1,
   };
 }
 
@@ -183,13 +177,9 @@ export function planText(doc: PlanDocument): string {
     `Total: about ${doc.estimate.minutes} min (shards run on their own instances), $${doc.estimate.usd.toFixed(2)}.`,
     `Baseline: about ${doc.baseline.minutes} min, $${doc.baseline.usd.toFixed(2)} for the same tasks one after the other on one instance per backend.`,
   );
-  if (doc.submittable && doc.shards.length > 1)
+  if (doc.shards.length > 1)
     lines.push(
-      "A submit runs these tasks on one instance (the baseline) until the state machine runs shards.",
-    );
-  if (!doc.submittable)
-    lines.push(
-      "This run needs two backends: a submit answers 400 until one run can span several instances; submit one run per backend.",
+      "A submit runs each shard on its own instance, at once, and merges their results into one file.",
     );
   return `${lines.join("\n")}\n`;
 }

@@ -232,8 +232,8 @@ export type ShardedPlan = {
  * The run's shards: each backend's work items split longest-first across instances (a group's leaves
  * may go to different shards, a task never does), the count and instance type per backend chosen by
  * core/shard-plan.ts within capacity.maxInstances (else options.maxInstances, else
- * DEFAULT_MAX_INSTANCES) and capacity.deadlineMinutes. `oneInstancePerBackend`: what the single-instance
- * state machine runs.
+ * DEFAULT_MAX_INSTANCES) and capacity.deadlineMinutes. `oneInstancePerBackend`: the baseline, one
+ * instance per backend.
  */
 export function planShardedRun(
   spec: RunSpec,
@@ -341,15 +341,15 @@ export function planShards(spec: RunSpec, options: PlanOptions = {}): Plan[] {
 }
 
 /**
- * The plan the single-instance state machine runs: one instance per backend (capacity.maxInstances
- * waits for sharded execution), a deadline still honoured; a 400 naming the split for two backends.
+ * The plan of a run on one instance (a run stored without one: the Plan step makes it), a deadline
+ * still honoured. Tasks that need two backends cannot share one instance: submits plan them as
+ * shards (planShardedRun), and here they are a 400 naming the split.
  */
 export function planRun(spec: RunSpec, options: PlanOptions = {}): Plan {
   const shards = planShardedRun(spec, { ...options, oneInstancePerBackend: true }).shards;
   if (shards.length > 1) {
     throw new InvalidRequest(
-      `these tasks need two backends: ${shards.map((s) => `${s.tasks?.join(",")} on ${s.backend}`).join("; ")}. ` +
-        "One run on several backends is not supported yet: submit one run per backend (spoteval plan shows the split).",
+      `these tasks need two backends, so two instances: ${shards.map((s) => `${s.tasks?.join(",")} on ${s.backend}`).join("; ")}`,
     );
   }
   return shards[0];

@@ -50,7 +50,6 @@ describe("spoteval plan", () => {
     );
     assert.deepEqual(neuronx.commands.servers, []);
     assert.match(neuronx.commands.harness, /--model neuronx --model_args .*tp_degree=24 --tasks hellaswag/);
-    assert.equal(plan.submittable, false);
     assert.ok(
       plan.estimate.usd > 0 &&
         plan.estimate.minutes >= Math.max(vllm.estimate.minutes, neuronx.estimate.minutes),

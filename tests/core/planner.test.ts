@@ -58,7 +58,7 @@ describe("task table", () => {
 });
 
 describe("routing tasks to backends", () => {
-  it("puts a generative task on vllm-neuron and a loglikelihood one on neuronx, and refuses the mixed submit naming the split", () => {
+  it("puts a generative task on vllm-neuron and a loglikelihood one on neuronx: two shards, never one instance", () => {
     const shards = planShards(mistral({ tasks: ["gsm8k", "hellaswag"] }));
     assert.deepEqual(
       shards.map((s) => [s.backend, s.tasks]),
@@ -69,7 +69,7 @@ describe("routing tasks to backends", () => {
     );
     assert.throws(
       () => planRun(mistral({ tasks: ["gsm8k", "hellaswag"] })),
-      refusal(/two backends: hellaswag on neuronx; gsm8k on vllm-neuron/),
+      refusal(/two backends, so two instances: hellaswag on neuronx; gsm8k on vllm-neuron/),
     );
     assert.equal(planRun(mistral()).backend, "vllm-neuron");
   });
@@ -398,7 +398,7 @@ describe("sharded plans", () => {
     );
   });
 
-  it("plans a submit on one instance per backend: today's plan, whatever maxInstances says", () => {
+  it("plans a run on one instance (the baseline) whatever maxInstances says", () => {
     const one = planRun(mistral({ tasks: neuronxTasks, capacity: { maxInstances: 8 } }));
     assert.deepEqual(one.tasks, neuronxTasks);
     assert.equal(

@@ -1,8 +1,8 @@
 // POST /evaluations?dryRun=true answers the plan and starts nothing; a real submit that needs two
-// backends is refused with the split named.
+// backends runs as those shards, one per backend, merged into one run.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { testStack } from "../support/stack.ts";
+import { testStack, waitFor } from "../support/stack.ts";
 
 const stack = await testStack();
 after(() => stack.stop());
@@ -22,17 +22,29 @@ describe("POST /evaluations?dryRun=true", () => {
       ],
     );
     assert.match(shards[1].commands.harness, /--num_fewshot 0/);
-    assert.equal(res.body.submittable, false);
     const listed = await stack.api("/evaluations");
     assert.deepEqual((listed.body as unknown as { items: unknown[] }).items, []);
   });
 
-  it("refuses the real submit with a 400 that names the split, and starts nothing", async () => {
-    const res = await stack.api("/evaluations", { method: "POST", json: mixed });
-    assert.equal(res.status, 400);
-    assert.match(String(res.body.detail), /two backends: hellaswag on neuronx; gsm8k on vllm-neuron/);
-    const listed = await stack.api("/evaluations");
-    assert.deepEqual((listed.body as unknown as { items: unknown[] }).items, []);
+  it("runs the real submit as those shards, one per backend, into one run's metrics", async () => {
+    const res = await stack.api("/evaluations", { method: "POST", json: { ...mixed, limit: 5 } });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const runId = res.body.runId as string;
+    const run = await waitFor("the run to end", async () => {
+      const r = await stack.api(`/evaluations/${runId}`);
+      return ["SUCCEEDED", "FAILED", "CANCELLED"].includes(r.body.status as string) ? r.body : undefined;
+    });
+    assert.equal(run.status, "SUCCEEDED", String(run.reason));
+    const shards = run.shards as unknown as { backend: string; tasks: string[]; status: string }[];
+    assert.deepEqual(
+      shards.map((s) => [s.backend, s.tasks, s.status]),
+      [
+        ["neuronx", ["hellaswag"], "SUCCEEDED"],
+        ["vllm-neuron", ["gsm8k"], "SUCCEEDED"],
+      ],
+    );
+    const tasks = new Set((run.metrics as unknown as { task: string }[]).map((m) => m.task));
+    assert.deepEqual([...tasks].sort(), ["gsm8k", "hellaswag"]);
   });
 
   it("answers 400 for a deadline no plan can meet, dry run or not", async () => {
