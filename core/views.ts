@@ -44,7 +44,9 @@ export function runDetail(
     phase: progress?.phase ?? (current ? "boot" : undefined),
     progress,
     costSoFarUsd: costSoFar(every),
-    ...(shards.length ? { shards: shards.map((s) => shardDetail(s, shards.length)) } : {}),
+    ...(shards.length
+      ? { shards: shards.map((s) => shardDetail(s, run.shards?.length ?? shards.length)) }
+      : {}),
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       status: a.status,
@@ -116,10 +118,10 @@ export function shardsProgress(shards: ShardView[]): Progress | undefined {
     "upload",
     "done",
   ];
-  const each = shards.map((s) =>
-    s.run.status === "SUCCEEDED"
-      ? ({ phase: "done", done: 1, total: 1 } as Progress)
-      : (s.attempts.at(-1)?.progress ?? ({ phase: "boot", done: 0, total: 0 } as Progress)),
+  const each = shards.map(
+    (s) =>
+      s.attempts.at(-1)?.progress ??
+      ({ phase: s.run.status === "SUCCEEDED" ? "done" : "boot", done: 0, total: 0 } as Progress),
   );
   if (!each.length) return undefined;
   const phase = each.map((p) => p.phase).sort((a, b) => order.indexOf(a) - order.indexOf(b))[0];
