@@ -41,10 +41,17 @@ export async function executionEnded(deps: CapacityDeps, runId: string, status: 
   const error = { name: executionErrors[status] ?? "ExecutionEnded", message: reason };
   // Its shards end with it: a shard left unfinished would look alive to the janitor and the API.
   await endUnfinishedShards(deps.store, run, "FAILED", reason, error);
-  if (isFinal(run.status)) return { released: terminated, failed: false };
-  const costUsd = costOf(await allAttempts(deps.store, run));
-  await deps.store.transition(runId, "FAILED", { reason, error, costUsd });
-  return { released: terminated, failed: true };
+  if (!isFinal(run.status)) {
+    const costUsd = costOf(await allAttempts(deps.store, run));
+    await deps.store.transition(runId, "FAILED", { reason, error, costUsd });
+  }
+  // A launch that was in flight when the execution died may have opened its attempt after the
+  // release above listed them, and read its run as live before the FAILED write: released now. (A
+  // launch that reads the run after that write releases what it launched itself.)
+  const late = await releaseStep(deps, runId, "failed", reason);
+  const released = [...terminated, ...late.terminated];
+  if (isFinal(run.status)) return { released, failed: false };
+  return { released, failed: true };
 }
 
 export type Reclaimed = { instanceId: string; runId: string; why: string };
@@ -78,10 +85,8 @@ export async function sweep(deps: CapacityDeps, silentSeconds: number): Promise<
       if (now - lastSign > silentSeconds * 1000) why = `silent for ${Math.round((now - lastSign) / 1000)} s`;
     }
     if (!why) continue;
-    const terminated =
-      run && !isFinal(run.status)
-        ? (await releaseStep(deps, runId, "failed", `janitor: ${why}`)).terminated
-        : await deps.capacity.releaseRun(runId);
+    // Through the release step even for an ended run: an attempt a late launch left open is closed too.
+    const { terminated } = await releaseStep(deps, runId, "failed", `janitor: ${why}`);
     for (const instanceId of terminated.length ? terminated : instances.map((i) => i.instanceId)) {
       reclaimed.push({ instanceId, runId, why });
     }

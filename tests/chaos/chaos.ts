@@ -446,7 +446,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       attempts.push(...own);
       const open = own.filter((a) => !a.endedAt);
       if (open.length)
-        problems.push(`run ${id}: attempt(s) ${open.map((a) => a.attempt).join(",")} never closed`);
+        problems.push(
+          `run ${id} (of ${runId}, ${run.status}): attempt(s) ${open.map((a) => `${a.attempt} ${a.status} ${a.endReason ?? ""}`).join(", ")} never closed`,
+        );
       for (const a of own) {
         const n = launches.get(`${id}#${a.attempt}`) ?? 0;
         if (n > 1) {

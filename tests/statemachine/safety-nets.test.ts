@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { LocalProcessProvider } from "../../core/capacity/local-process.ts";
 import { newRunId } from "../../core/ids.ts";
-import { sweep } from "../../core/safety-nets.ts";
+import { executionEnded, sweep } from "../../core/safety-nets.ts";
 import { EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
 import { createHandler as instanceEvent } from "../../functions/events/instance-event.ts";
 import { runStore } from "../../functions/runtime.ts";
@@ -43,6 +43,67 @@ describe("safety nets", () => {
     );
     const [attempt] = await runStore().listAttempts(runId);
     assert.ok(attempt.endedAt);
+  });
+
+  it("releases a launch that landed while its execution was being ended, and closes its attempt", async () => {
+    // An aborted execution does not stop a running Lambda: AcquireCapacity may open its attempt after
+    // the release listed the run's attempts, and read the run as live just before it is failed.
+    const deps = pipelineDeps();
+    const runId = newRunId();
+    const now = new Date().toISOString();
+    await deps.store.createRun({
+      runId,
+      status: "ACQUIRING",
+      version: 1,
+      spec: toRunSpec(EvaluationRequest.parse(sampleRequest("test/late-launch"))),
+      createdAt: now,
+      updatedAt: now,
+      attempts: 1,
+    });
+    let launched: string | undefined;
+    const launchLate = async () => {
+      await deps.store.openAttempt({
+        runId,
+        attempt: 1,
+        status: "LAUNCHING",
+        clientToken: `${runId}-1-1`,
+        launchTries: 1,
+        startedAt: new Date().toISOString(),
+      });
+      const instance = await deps.capacity.launch({
+        runId,
+        attempt: 1,
+        clientToken: `${runId}-1-1`,
+        candidates: [{ instanceType: "inf2.xlarge", tpDegree: 2 }],
+        allowOnDemand: false,
+        engineEnv: { RUN_ID: runId, ATTEMPT: "1" },
+      });
+      launched = instance.instanceId;
+      await deps.store.updateAttempt(runId, 1, ["LAUNCHING"], {
+        instanceId: instance.instanceId,
+        launchedAt: instance.launchedAt,
+      });
+    };
+    // The launch lands between the release and the FAILED write.
+    const store = new Proxy(deps.store, {
+      get(target, key) {
+        if (key === "transition")
+          return async (...args: Parameters<typeof target.transition>) => {
+            if (args[1] === "FAILED" && args[0] === runId && !launched) await launchLate();
+            return target.transition(...args);
+          };
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const out = await executionEnded({ ...deps, store }, runId, "ABORTED", "operator stopped it");
+    assert.ok(launched, "the late launch happened");
+    assert.ok(out.released.includes(launched as string), "and was released");
+    const [attempt] = await deps.store.listAttempts(runId);
+    assert.ok(attempt.endedAt, "its attempt is closed");
+    await waitFor("the late instance to exit", async () =>
+      LocalProcessProvider.alive().some((i) => i.instanceId === launched) ? undefined : true,
+    );
   });
 
   it("reclaims an instance whose run is unknown, and leaves an active, heartbeating run alone", async () => {

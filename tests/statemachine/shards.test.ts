@@ -116,7 +116,8 @@ describe("sharded runs", { concurrency: true }, () => {
     const subjects = Object.keys(merged.results).filter((t) => t.startsWith("mmlu_"));
     assert.equal(subjects.length, 57 + 4, "57 subjects and 4 categories");
     const leaves = shards.flatMap((s) => s.plan?.tasks ?? []);
-    const sizes = leaves.map((t) => (merged["n-samples"]?.[t] as { effective: number }).effective);
+    const nSamples = merged["n-samples"] as Record<string, { effective: number }>;
+    const sizes = leaves.map((t) => nSamples[t].effective);
     const values = leaves.map((t) => merged.results[t]["acc,none"] as number);
     assert.ok(
       Math.abs((merged.results.mmlu["acc,none"] as number) - weightedMean(values, sizes)) < 1e-12,
