@@ -1,9 +1,10 @@
-// What splitting a run costs the pipeline: the same tasks (mmlu, its 57 subjects) as one shard and as
-// six, on the embedded local stack with every stage real (API, the definition's Map, the handlers,
+// What splitting a run costs the pipeline: the same tasks (mmlu's 57 subjects, named one by one so
+// that both runs evaluate and record the same 57 tasks) as one shard and as six, on the embedded local stack with every stage real (API, the definition's Map, the handlers,
 // dynalite, s3rver, one engine process per shard) and the simulated engine, whose evaluation takes the
 // same time on every shard. On inf2 the evaluation itself would divide by the shard count; here only
 // the orchestration differs: six launches, six engines, six releases, and the merge.
 import { setTimeout as sleep } from "node:timers/promises";
+import { mmluSubjectDocs } from "../core/tasks.ts";
 import { runStore } from "../functions/runtime.ts";
 import type { Stack } from "../local/stack.ts";
 import { percentile } from "./stats.ts";
@@ -11,7 +12,7 @@ import { percentile } from "./stats.ts";
 const request = (i: number, maxInstances: number) => ({
   // A model id that names a family the neuronx backend loads: mmlu is routed there.
   model: { id: `bench/llama-shards-${i}`, parameters: 7.24e9 },
-  tasks: ["mmlu"],
+  tasks: Object.keys(mmluSubjectDocs).map((subject) => `mmlu_${subject}`),
   numFewshot: 5,
   limit: 1,
   capacity: { maxInstances },
