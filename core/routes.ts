@@ -76,7 +76,7 @@ export const apiRoutes = {
   getEvaluation: {
     method: "GET",
     url: "/evaluations/{runId}",
-    summary: "A run: status, progress, attempts, cost, metrics, callback deliveries",
+    summary: "A run: status, progress, attempts, cost, metrics, callback deliveries; each shard of a sharded run",
     access: "read",
     path: z.object({ runId }),
     query: z.object({ format }),
