@@ -1,10 +1,12 @@
 // Accepting an evaluation: validate what can be known now (does the model fit anything?),
 // record the run, start its execution. Idempotent by key, so a retried request starts nothing new.
 import { createHash } from "node:crypto";
+import type { S3Client } from "@aws-sdk/client-s3";
 import * as z from "zod/mini";
 import { type CallbackPolicy, CallbackRefused, checkCallbackTarget } from "./callback-target.ts";
 import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
+import { checkModelLocation } from "./model-location.ts";
 import { type FetchConfig, lookupShape, type ModelShape } from "./model-size.ts";
 import { type PlanDocument, planDocument } from "./plan-document.ts";
 import { planRun, planShardedRun } from "./planner.ts";
@@ -33,6 +35,8 @@ export type SubmitDeps = {
   maxInstances?: number;
   /** Where callbacks may go; without it (or without a signing secret) a callbackUrl is refused. */
   callbacks?: { policy: CallbackPolicy; secret: string };
+  /** Checks an s3:// model at submit (core/model-location.ts): `buckets` are the ones the engine may read. */
+  models?: { s3: S3Client; buckets?: string[] };
 };
 
 export async function submitEvaluation(
@@ -48,6 +52,7 @@ export async function submitEvaluation(
       throw new CallbackRefused("this deployment sends no callbacks: it has no callbackSecret to sign them");
     await checkCallbackTarget(spec.callbackUrl, deps.callbacks.policy);
   }
+  await checkModel(deps, spec);
   const shape = await shapeOf(deps, spec);
   if (spec.model.parameters === undefined && shape) spec.model.parameters = shape.parameters;
   // A model that fits nothing, a task no backend can score, a split run, a deadline one instance per
@@ -83,6 +88,10 @@ export async function submitEvaluation(
   return { run: await deps.store.mustGetRun(run.runId), created };
 }
 
+/** An s3:// model this deployment cannot read is a 4xx now, not an attempt failing on an instance. */
+const checkModel = (deps: Pick<SubmitDeps, "models">, spec: RunSpec) =>
+  deps.models ? checkModelLocation(deps.models.s3, spec.model.id, deps.models.buckets) : Promise.resolve();
+
 const shapeOf = async (
   deps: Pick<SubmitDeps, "fetchModelConfig">,
   spec: RunSpec,
@@ -91,10 +100,11 @@ const shapeOf = async (
 
 /** What a submit would do, before it spends money (POST /evaluations?dryRun=true): nothing is written. */
 export async function planEvaluation(
-  deps: Pick<SubmitDeps, "fetchModelConfig" | "maxInstances">,
+  deps: Pick<SubmitDeps, "fetchModelConfig" | "maxInstances" | "models">,
   request: z.output<typeof EvaluationRequestSchema>,
 ): Promise<PlanDocument> {
   const spec = toRunSpec(request);
+  await checkModel(deps, spec);
   const shape = await shapeOf(deps, spec);
   const options = {
     ...(shape ? { shape } : {}),

@@ -81,6 +81,9 @@ const Env = z.object({
   CALLBACK_SCHEMES: z._default(z.string(), "https"),
   CALLBACK_ALLOWED_HOSTS: z._default(z.string(), ""),
   CALLBACK_SECRET: z._default(z.string(), ""),
+  /** The S3 buckets the engine may read s3:// models from (deploy parameter modelBuckets, comma separated);
+   * unset where no role limits reads (the local stack): then any bucket its S3 holds. */
+  MODEL_BUCKETS: z.optional(z.string()),
   /** Size models without a parameter count from their config.json on the Hub ("off" locally). */
   MODEL_CONFIG_LOOKUP: z._default(z.enum(["hub", "off"]), "hub"),
   /** Parity: |Δ| / combined stderr above this is drift, unless a request sets its own (core/parity.ts). */
@@ -248,6 +251,10 @@ export const submitDeps = (): SubmitDeps => {
     maxRunHours: c.MAX_RUN_HOURS,
     maxInstances: c.MAX_INSTANCES,
     ...(c.MODEL_CONFIG_LOOKUP === "hub" ? { fetchModelConfig: hubConfig } : {}),
+    models: {
+      s3: s3Client(),
+      ...(c.MODEL_BUCKETS !== undefined ? { buckets: listSetting(c.MODEL_BUCKETS) } : {}),
+    },
     startExecution: async (name, input) => {
       if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
       const out = await sfnClient().send(

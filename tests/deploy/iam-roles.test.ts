@@ -263,6 +263,24 @@ describe("other powers, one holder each", () => {
     }
   });
 
+  it("lets only the submitters that take s3:// models read the model buckets, and nothing else of S3", () => {
+    const checkers = ["submitEvaluation", "registryWebhook", "onRegistryEvent"];
+    for (const fn of functions) {
+      for (const name of modelBuckets) {
+        const heads = may(fn, {
+          action: "s3:GetObject",
+          resource: `arn:aws:s3:::${name}/llm/7/model.tar.gz`,
+        });
+        const lists = may(fn, { action: "s3:ListBucket", resource: `arn:aws:s3:::${name}` });
+        assert.equal(heads, checkers.includes(fn), `${fn} ${heads ? "may" : "may not"} read ${name}`);
+        assert.equal(lists, checkers.includes(fn), `${fn} ${lists ? "may" : "may not"} list ${name}`);
+        assert.ok(!may(fn, { action: "s3:PutObject", resource: `arn:aws:s3:::${name}/x` }), fn);
+      }
+      assert.ok(!may(fn, { action: "s3:GetObject", resource: "arn:aws:s3:::acme-models-2/x" }), fn);
+      assert.ok(!may(fn, { action: "s3:ListBucket", resource: "arn:aws:s3:::acme-models-2" }), fn);
+    }
+  });
+
   it("lets no function reach another table, bucket or parameter", () => {
     for (const fn of functions) {
       const other = `arn:${p}:dynamodb:${r}:${a}:table/someone-elses`;
