@@ -27,6 +27,7 @@ import type {
   RecordDeps,
   StoreDeps,
 } from "../core/pipeline.ts";
+import { DEFAULT_ROOT_VOLUME_GIB } from "../core/root-volume.ts";
 import { RunStore } from "../core/run-store.ts";
 import { DEFAULT_MAX_INSTANCES } from "../core/shard-plan.ts";
 import type { SubmitDeps } from "../core/submit.ts";
@@ -67,6 +68,8 @@ const Env = z.object({
   LAUNCH_TEMPLATE_ID: z.optional(z.string()),
   SUBNET_IDS: z.optional(z.string()),
   MANAGED_BY: z._default(z.string(), "spoteval"),
+  /** The launch template's root volume (deploy parameter rootVolumeGiB); a large model grows it. */
+  ROOT_VOLUME_GIB: z._default(z.coerce.number().check(z.int(), z.positive()), DEFAULT_ROOT_VOLUME_GIB),
   /** The engine image of each backend; an instance is tagged with its backend's. */
   ENGINE_IMAGE_NEURONX: z.optional(z.string()),
   ENGINE_IMAGE_VLLM_NEURON: z.optional(z.string()),
@@ -146,6 +149,7 @@ function capacityProvider(): CapacityProvider {
         .map((s) => s.trim())
         .filter(Boolean),
       managedBy: c.MANAGED_BY,
+      rootVolumeFloorGiB: c.ROOT_VOLUME_GIB,
       engineImages: Object.fromEntries(
         Object.entries({ neuronx: c.ENGINE_IMAGE_NEURONX, "vllm-neuron": c.ENGINE_IMAGE_VLLM_NEURON }).filter(
           (e): e is [string, string] => Boolean(e[1]),
