@@ -3,8 +3,8 @@
 // round-robin proxy. Compiled artifacts are restored from S3 when this configuration was compiled
 // before; otherwise the first server compiles alone, the artifacts are saved, and the others load them.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Artifacts } from "../../core/artifacts.ts";
 import { backendStacks } from "../../core/backends.ts";
@@ -23,6 +23,7 @@ import { needsLogprobs, taskFacts } from "../../core/tasks.ts";
 import { filesBelow } from "../files.ts";
 import { lineSplitter } from "../progress.ts";
 import { type RoundRobin, startRoundRobin } from "../round-robin.ts";
+import { downloadFile, uploadFile } from "../s3-files.ts";
 import type { Backend, BackendContext, BackendResult } from "./backend.ts";
 import { classifyFailure, HarnessFailed, runHarness } from "./harness.ts";
 
@@ -328,23 +329,19 @@ export class VllmNeuronBackend implements Backend {
 
   private async restore(prefix: string): Promise<number> {
     const keys = await this.options.artifacts.list(prefix);
-    for (const key of keys) {
-      const path = join(this.options.compiledDir, key.slice(prefix.length));
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, await this.options.artifacts.getBytes(key));
-    }
+    for (const key of keys)
+      await downloadFile(
+        this.options.artifacts,
+        key,
+        join(this.options.compiledDir, key.slice(prefix.length)),
+      );
     return keys.length;
   }
 
   private async save(prefix: string): Promise<number> {
     const files = await filesBelow(this.options.compiledDir);
-    for (const f of files) {
-      await this.options.artifacts.putText(
-        `${prefix}${relative(this.options.compiledDir, f)}`,
-        await readFile(f),
-        "application/octet-stream",
-      );
-    }
+    for (const f of files)
+      await uploadFile(this.options.artifacts, `${prefix}${relative(this.options.compiledDir, f)}`, f);
     return files.length;
   }
 }
