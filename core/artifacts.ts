@@ -1,6 +1,7 @@
 // Raw results, per-sample logs and engine logs in S3, under the run they belong to.
 import {
   GetObjectCommand,
+  HeadObjectCommand,
   NoSuchKey,
   PutObjectCommand,
   paginateListObjectsV2,
@@ -47,6 +48,19 @@ export class Artifacts {
   async getBytes(key: string): Promise<Uint8Array> {
     const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     return (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+  }
+
+  /** One HeadObject: is the object there? */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404)
+        return false;
+      throw error;
+    }
   }
 
   async list(prefix: string): Promise<string[]> {

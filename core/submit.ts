@@ -4,12 +4,17 @@ import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import * as z from "zod/mini";
 import { type CallbackPolicy, CallbackRefused, checkCallbackTarget } from "./callback-target.ts";
+import {
+  compiledArtifactsFields,
+  compiledArtifactsMarker,
+  compiledArtifactsPrefix,
+} from "./compiled-artifacts.ts";
 import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
 import { checkModelLocation } from "./model-location.ts";
 import { type FetchConfig, lookupShape, type ModelShape } from "./model-size.ts";
 import { type PlanDocument, planDocument } from "./plan-document.ts";
-import { planRun, planShardedRun } from "./planner.ts";
+import { planRun, planShardedRun, vllmConfigFor } from "./planner.ts";
 import type { Run, RunStore } from "./run-store.ts";
 import {
   type EvaluationRequest,
@@ -35,6 +40,8 @@ export type SubmitDeps = {
   maxInstances?: number;
   /** Where callbacks may go; without it (or without a signing secret) a callbackUrl is refused. */
   callbacks?: { policy: CallbackPolicy; secret: string };
+  /** Where vllm-neuron's compiled artifacts are and which image compiles them (part of their key). */
+  compiledArtifacts?: { exists: (key: string) => Promise<boolean>; image: string };
   /** Checks an s3:// model at submit (core/model-location.ts): `buckets` are the ones the engine may read. */
   models?: { s3: S3Client; buckets?: string[] };
 };
@@ -58,7 +65,10 @@ export async function submitEvaluation(
   // A model that fits nothing, a task no backend can score, a split run, a deadline one instance per
   // backend cannot meet: a 4xx now, not a failed run later. The state machine runs one instance per
   // run until it runs shards, so capacity.maxInstances does not change what a submit executes yet.
-  const plan = planRun(spec, shape ? { shape } : {});
+  const plan = planRun(spec, {
+    ...(shape ? { shape } : {}),
+    artifactsCached: await artifactsCached(deps, spec, shape),
+  });
   spec.harnessRevision = plan.harnessRevision;
   const createdAt = new Date();
   const candidate: Run = {
@@ -92,6 +102,21 @@ export async function submitEvaluation(
 const checkModel = (deps: Pick<SubmitDeps, "models">, spec: RunSpec) =>
   deps.models ? checkModelLocation(deps.models.s3, spec.model.id, deps.models.buckets) : Promise.resolve();
 
+/**
+ * One HeadObject: were this run's vLLM servers compiled before (core/compiled-artifacts.ts)? Then a
+ * 7-8B model may be planned onto inf2.xlarge, which has too little host memory to compile it.
+ */
+async function artifactsCached(
+  deps: Pick<SubmitDeps, "compiledArtifacts">,
+  spec: RunSpec,
+  shape?: ModelShape,
+) {
+  const vllm = deps.compiledArtifacts && vllmConfigFor(spec, shape ? { shape } : {});
+  if (!deps.compiledArtifacts || !vllm) return false;
+  const fields = compiledArtifactsFields(spec, deps.compiledArtifacts.image, vllm);
+  return deps.compiledArtifacts.exists(compiledArtifactsMarker(compiledArtifactsPrefix(fields)));
+}
+
 const shapeOf = async (
   deps: Pick<SubmitDeps, "fetchModelConfig">,
   spec: RunSpec,
@@ -100,7 +125,7 @@ const shapeOf = async (
 
 /** What a submit would do, before it spends money (POST /evaluations?dryRun=true): nothing is written. */
 export async function planEvaluation(
-  deps: Pick<SubmitDeps, "fetchModelConfig" | "maxInstances" | "models">,
+  deps: Pick<SubmitDeps, "fetchModelConfig" | "maxInstances" | "models" | "compiledArtifacts">,
   request: z.output<typeof EvaluationRequestSchema>,
 ): Promise<PlanDocument> {
   const spec = toRunSpec(request);
@@ -109,6 +134,7 @@ export async function planEvaluation(
   const options = {
     ...(shape ? { shape } : {}),
     ...(deps.maxInstances !== undefined ? { maxInstances: deps.maxInstances } : {}),
+    artifactsCached: await artifactsCached(deps, spec, shape),
   };
   return planDocument(spec, planShardedRun(spec, options), shape);
 }

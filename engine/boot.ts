@@ -7,6 +7,7 @@ import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
 import { dynamoClient, eventBridgeClient, s3Client } from "../core/aws.ts";
 import { backendStacks } from "../core/backends.ts";
+import { vllmNeuronImage } from "../core/compiled-artifacts.ts";
 import { engineFinishedEntry } from "../core/engine-events.ts";
 import { RunStore } from "../core/run-store.ts";
 import { ON_INSTANCE, PORT_BASE } from "../core/serving.ts";
@@ -66,7 +67,7 @@ function backend(name: BackendName, env: EngineEnv, log: Log): Backend {
       harnessCommand: command,
       detectCores: async () => (await detectNeuronCores({ neuronLs: env.NEURON_LS })).cores,
       artifacts: new Artifacts(s3Client(), env.SPOTEVAL_BUCKET),
-      image: env.ENGINE_IMAGE ?? backendStacks["vllm-neuron"].baseImage,
+      image: vllmNeuronImage(env.ENGINE_IMAGE),
       compiledDir: env.NEURON_COMPILED_ARTIFACTS,
       portBase: env.VLLM_PORT_BASE,
       readySeconds: env.VLLM_READY_SECONDS,

@@ -18,6 +18,7 @@ import { type CallbackPolicy, listSetting, systemResolve } from "../core/callbac
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { DeviceSlot, LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
+import { vllmNeuronImage } from "../core/compiled-artifacts.ts";
 import { hubConfig } from "../core/model-size.ts";
 import { EventBridgeParityEvents } from "../core/parity-events.ts";
 import type {
@@ -255,6 +256,10 @@ export const submitDeps = (): SubmitDeps => {
     maxRunHours: c.MAX_RUN_HOURS,
     maxInstances: c.MAX_INSTANCES,
     ...(c.MODEL_CONFIG_LOOKUP === "hub" ? { fetchModelConfig: hubConfig } : {}),
+    compiledArtifacts: {
+      exists: (key) => new Artifacts(s3Client(), c.SPOTEVAL_BUCKET).exists(key),
+      image: vllmNeuronImage(c.ENGINE_IMAGE_VLLM_NEURON),
+    },
     models: {
       s3: s3Client(),
       ...(c.MODEL_BUCKETS !== undefined ? { buckets: listSetting(c.MODEL_BUCKETS) } : {}),

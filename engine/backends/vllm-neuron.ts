@@ -8,7 +8,11 @@ import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Artifacts } from "../../core/artifacts.ts";
 import { backendStacks } from "../../core/backends.ts";
-import { compiledArtifactsFields, compiledArtifactsPrefix } from "../../core/compiled-artifacts.ts";
+import {
+  compiledArtifactsFields,
+  compiledArtifactsMarker,
+  compiledArtifactsPrefix,
+} from "../../core/compiled-artifacts.ts";
 import { modelShape } from "../../core/planner.ts";
 import {
   VLLM_MAX_MODEL_LEN,
@@ -327,21 +331,30 @@ export class VllmNeuronBackend implements Backend {
     return lp.slice(1, -1).some((x) => typeof x === "number");
   }
 
+  /** Files restored; 0 when the configuration has no complete set in S3 (no marker: a save cut short). */
   private async restore(prefix: string): Promise<number> {
+    const marker = compiledArtifactsMarker(prefix);
     const keys = await this.options.artifacts.list(prefix);
-    for (const key of keys)
+    if (!keys.includes(marker)) return 0;
+    const files = keys.filter((key) => key !== marker);
+    for (const key of files)
       await downloadFile(
         this.options.artifacts,
         key,
         join(this.options.compiledDir, key.slice(prefix.length)),
       );
-    return keys.length;
+    return files.length;
   }
 
   private async save(prefix: string): Promise<number> {
     const files = await filesBelow(this.options.compiledDir);
     for (const f of files)
       await uploadFile(this.options.artifacts, `${prefix}${relative(this.options.compiledDir, f)}`, f);
+    // Last: a submit plans inf2.xlarge, and a later run restores, only when the whole set is there.
+    await this.options.artifacts.putText(
+      compiledArtifactsMarker(prefix),
+      JSON.stringify({ files: files.length, savedAt: new Date().toISOString() }),
+    );
     return files.length;
   }
 }

@@ -281,6 +281,24 @@ describe("other powers, one holder each", () => {
     }
   });
 
+  it("lets only the submitters look for compiled artifacts, and read nothing else of the bucket with it", () => {
+    for (const fn of functions) {
+      const looks = may(fn, {
+        action: "s3:GetObject",
+        resource: `${bucket()}/compiled/vllm-neuron/k/spoteval-saved.json`,
+      });
+      assert.equal(
+        looks,
+        submitters.includes(fn),
+        `${fn} ${looks ? "may" : "may not"} read compiled artifacts`,
+      );
+      if (submitters.includes(fn)) {
+        assert.ok(!may(fn, { action: "s3:GetObject", resource: `${bucket()}/runs/x/results.json` }), fn);
+        assert.ok(!may(fn, { action: "s3:PutObject", resource: `${bucket()}/compiled/vllm-neuron/k/x` }), fn);
+      }
+    }
+  });
+
   it("lets no function reach another table, bucket or parameter", () => {
     for (const fn of functions) {
       const other = `arn:${p}:dynamodb:${r}:${a}:table/someone-elses`;

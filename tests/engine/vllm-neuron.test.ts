@@ -13,8 +13,13 @@ import { promisify } from "node:util";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Artifacts } from "../../core/artifacts.ts";
 import { s3Client } from "../../core/aws.ts";
+import {
+  compiledArtifactsFields,
+  compiledArtifactsMarker,
+  compiledArtifactsPrefix,
+} from "../../core/compiled-artifacts.ts";
 import { newRunId } from "../../core/ids.ts";
-import { planRun } from "../../core/planner.ts";
+import { planRun, vllmConfigFor } from "../../core/planner.ts";
 import { parseResults } from "../../core/results.ts";
 import type { Plan, Run } from "../../core/run-store.ts";
 import { EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
@@ -168,7 +173,12 @@ describe("engine runner (vllm-neuron backend)", () => {
       prefixCaching: false,
     });
     compiledKeys = await artifacts().list("compiled/vllm-neuron/");
-    assert.equal(compiledKeys.length, 1, "the artifacts are in S3");
+    // The key a submit looks for (core/submit.ts) is the one the engine saved under, its marker last.
+    const { spec } = await runStore().mustGetRun(runId);
+    const vllm = vllmConfigFor(spec);
+    assert.ok(vllm);
+    const prefix = compiledArtifactsPrefix(compiledArtifactsFields(spec, IMAGE, vllm));
+    assert.deepEqual(compiledKeys.sort(), [`${prefix}model.neff`, compiledArtifactsMarker(prefix)].sort());
     assert.match(stderr, /compiled artifacts: none at .*; the first server compiles alone/);
 
     const [call, answered] = await run.harness();
@@ -215,7 +225,7 @@ describe("engine runner (vllm-neuron backend)", () => {
   });
 
   it("a second run of the same configuration restores the artifacts from S3 and compiles nothing", async () => {
-    assert.equal(compiledKeys.length, 1, "needs the first test");
+    assert.equal(compiledKeys.length, 2, "needs the first test");
     const runId = await newRun();
     const run = engine(runId); // a fresh instance: an empty local artifacts folder
     const { code, stderr } = await run.done;
@@ -241,9 +251,30 @@ describe("engine runner (vllm-neuron backend)", () => {
       [["0-1", true, "4"]],
     );
     assert.doesNotMatch(stderr, /round-robin/);
-    assert.equal((await artifacts().list("compiled/vllm-neuron/")).length, 2);
+    assert.equal(
+      (await artifacts().list("compiled/vllm-neuron/")).length,
+      4,
+      "two sets, each with its marker",
+    );
     const [call] = await run.harness();
     assert.match(call.argv?.join(" ") ?? "", /num_concurrent=4,/);
+  });
+
+  it("does not restore a set whose save was cut short (no marker): it compiles and saves a whole one", async () => {
+    const runId = await newRun({ batchSize: 2 });
+    const { spec, plan } = await runStore().mustGetRun(runId);
+    assert.ok(plan?.vllm);
+    const prefix = compiledArtifactsPrefix(compiledArtifactsFields(spec, IMAGE, plan.vllm));
+    await artifacts().putText(`${prefix}model.neff`, "half an upload", "application/octet-stream");
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1" });
+    const { code, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /compiled artifacts: none at .*; the first server compiles alone/);
+    assert.deepEqual(
+      (await run.servers()).map((s) => s.compiled),
+      [true],
+    );
+    assert.ok(await artifacts().exists(compiledArtifactsMarker(prefix)), "the whole set is marked now");
   });
 
   it("24 cores at TP 8: three servers on 0-7, 8-15, 16-23", async () => {
