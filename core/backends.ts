@@ -17,6 +17,8 @@ export type BackendStack = {
   harness: { version: string; revision: string };
   /** argv that starts the harness in the image. */
   harnessCommand: string[];
+  /** argv of pip in the harness's own virtualenv, to install another revision at boot (vllm-neuron). */
+  harnessPip?: string[];
   optimumNeuron?: string;
   vllm?: string;
   vllmNeuron?: string;
@@ -42,6 +44,7 @@ export const backendStacks: Record<NeuronBackend, BackendStack> = {
     harness: { version: "0.4.8", revision: "v0.4.8" },
     // Its own CPU virtualenv, so neither the harness nor vLLM disturbs the other's packages.
     harnessCommand: ["/opt/lm-eval/bin/lm_eval"],
+    harnessPip: ["/opt/lm-eval/bin/pip"],
     vllm: "0.16.0",
     vllmNeuron: "0.5",
   },

@@ -30,6 +30,8 @@ const Env = z.object({
   ENGINE_HEARTBEAT_SECONDS: z._default(z.coerce.number().check(z.positive()), 30),
   /** argv of the harness as JSON; default the backend's (backendStacks). */
   LM_EVAL_COMMAND: z.optional(z.string()),
+  /** vllm-neuron: argv of pip in the harness's virtualenv as JSON; default the backend's (backendStacks). */
+  HARNESS_PIP_COMMAND: z.optional(z.string()),
   /** vllm-neuron: argv of vLLM, the proxy's port (servers above it), readiness time, artifacts folder. */
   VLLM_COMMAND: z._default(z.string(), '["vllm"]'),
   VLLM_PORT_BASE: z._default(z.coerce.number().check(z.int(), z.gte(1024), z.lte(65000)), PORT_BASE),
@@ -65,6 +67,10 @@ function backend(name: BackendName, env: EngineEnv, log: Log): Backend {
     return new VllmNeuronBackend({
       vllmCommand: argv(env.VLLM_COMMAND),
       harnessCommand: command,
+      harnessPip: env.HARNESS_PIP_COMMAND
+        ? argv(env.HARNESS_PIP_COMMAND)
+        : (backendStacks["vllm-neuron"].harnessPip ?? ["pip"]),
+      imageHarnessRevision: env.SPOTEVAL_HARNESS_REVISION ?? backendStacks["vllm-neuron"].harness.revision,
       detectCores: async () => (await detectNeuronCores({ neuronLs: env.NEURON_LS })).cores,
       artifacts: new Artifacts(s3Client(), env.SPOTEVAL_BUCKET),
       image: vllmNeuronImage(env.ENGINE_IMAGE),

@@ -25,6 +25,7 @@ import {
 } from "../../core/serving.ts";
 import { needsLogprobs, taskFacts } from "../../core/tasks.ts";
 import { filesBelow } from "../files.ts";
+import { installHarness } from "../harness-install.ts";
 import { lineSplitter } from "../progress.ts";
 import { type RoundRobin, startRoundRobin } from "../round-robin.ts";
 import { downloadFile, uploadFile } from "../s3-files.ts";
@@ -36,6 +37,9 @@ export type VllmNeuronOptions = {
   vllmCommand: string[];
   /** argv that starts the harness (its own virtualenv in the image). */
   harnessCommand: string[];
+  /** argv of pip in that virtualenv, and the harness revision the image has (another is installed at boot). */
+  harnessPip: string[];
+  imageHarnessRevision: string;
   detectCores: () => Promise<number>;
   /** S3, for the compiled artifacts. */
   artifacts: Artifacts;
@@ -91,6 +95,9 @@ export class VllmNeuronBackend implements Backend {
   async run(ctx: BackendContext): Promise<BackendResult> {
     const { spec } = ctx;
     const o = this.options;
+    // Before anything compiles or starts: a revision that cannot be had fails the attempt in seconds.
+    if (spec.harnessRevision)
+      await installHarness(ctx, o.harnessPip, spec.harnessRevision, o.imageHarnessRevision);
     const cores = await o.detectCores();
     const vllm = this.config(ctx, cores);
     if (vllm.tensorParallel > cores) {

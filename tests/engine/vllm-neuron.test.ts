@@ -83,6 +83,7 @@ function engine(runId: string, env: Record<string, string> = {}) {
   const files = {
     harness: join(scratch, `${runId}-${n}.harness`),
     servers: join(scratch, `${runId}-${n}.servers`),
+    pip: join(scratch, `${runId}-${n}.pip`),
     compiled: env.NEURON_COMPILED_ARTIFACTS ?? join(scratch, `${runId}-${n}-compiled`),
   };
   const child = promisify(execFile)(process.execPath, ["engine/main.ts"], {
@@ -108,6 +109,11 @@ function engine(runId: string, env: Record<string, string> = {}) {
       VLLM_PORT_BASE: String(20000 + Math.floor(Math.random() * 120) * 100),
       VLLM_READY_SECONDS: "30",
       NEURON_LS: join(projectRoot, "tests/fixtures/fake-harness/neuron-ls.mjs"),
+      HARNESS_PIP_COMMAND: JSON.stringify([
+        process.execPath,
+        join(projectRoot, "tests/fixtures/fake-harness/pip.mjs"),
+      ]),
+      FAKE_PIP_RECORD: files.pip,
       ENGINE_HEARTBEAT_SECONDS: "0.2",
       FAKE_NEURON_DEVICES: "4",
       FAKE_LM_EVAL_DOCS: "24",
@@ -138,6 +144,7 @@ function engine(runId: string, env: Record<string, string> = {}) {
         config: { tp: string; seqs: string };
       }>(files.servers),
     harness: () => lines<{ argv?: string[]; maxInFlight?: number; answered?: number }>(files.harness),
+    pip: () => lines<{ argv: string[] }>(files.pip),
   };
 }
 
@@ -258,6 +265,7 @@ describe("engine runner (vllm-neuron backend)", () => {
     );
     const [call] = await run.harness();
     assert.match(call.argv?.join(" ") ?? "", /num_concurrent=4,/);
+    assert.deepEqual(await run.pip(), [], "the image's own harness revision: nothing installed");
   });
 
   it("does not restore a set whose save was cut short (no marker): it compiles and saves a whole one", async () => {
@@ -375,6 +383,60 @@ describe("models from S3 (a Hugging Face folder, SageMaker's model.tar.gz)", () 
     assert.match(
       (await attemptOf(runId)).endReason ?? "",
       /^model unreadable: no objects under s3:\/\/models\/nothing-here\//,
+    );
+  });
+});
+
+describe("another harness revision (vllm-neuron)", () => {
+  it("installs the requested release into the harness's virtualenv before any server starts", async () => {
+    const runId = await newRun({ harness: { revision: "0.4.9" } });
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1" });
+    const { code, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(
+      (await run.pip()).map((c) => c.argv),
+      [
+        [
+          "install",
+          "--no-cache-dir",
+          "lm_eval[api] @ https://github.com/EleutherAI/lm-evaluation-harness/archive/v0.4.9.tar.gz",
+        ],
+      ],
+    );
+    const installed = stderr.indexOf("harness: v0.4.9 installed");
+    assert.ok(installed >= 0, stderr);
+    assert.ok(installed < stderr.indexOf("vLLM server 0 ready"), "installed before the servers");
+    const attempt = await attemptOf(runId);
+    assert.equal(attempt.status, "FINISHED", attempt.endReason);
+    const results = parseResults(await artifacts().getText(attempt.resultsKey ?? ""));
+    assert.equal((results.config?.spoteval_engine as { harness?: string } | undefined)?.harness, "0.4.9");
+  });
+
+  it("fails the attempt with its own class for a revision the repository does not have, pip's lines in its log, no server started", async () => {
+    const runId = await newRun({ harness: { revision: "v0.4.99" } });
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1" });
+    const { code } = await run.done;
+    assert.equal(code, 1);
+    const attempt = await attemptOf(runId);
+    assert.equal(attempt.status, "FAILED");
+    assert.equal(
+      attempt.endReason,
+      "harness revision v0.4.99 unknown: https://github.com/EleutherAI/lm-evaluation-harness has no tag, branch or commit v0.4.99",
+    );
+    assert.match(
+      await artifacts().getText(attempt.logKey ?? ""),
+      /\[pip\] ERROR: HTTP error 404 while getting/,
+    );
+    assert.deepEqual(await run.servers(), []);
+  });
+
+  it("tells an install that failed (no route to GitHub) from an unknown revision", async () => {
+    const runId = await newRun({ harness: { revision: "0.4.9" } });
+    const { code } = await engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_PIP_FAULT: "network" }).done;
+    assert.equal(code, 1);
+    assert.match(
+      (await attemptOf(runId)).endReason ?? "",
+      /^harness v0\.4\.9 could not be installed \(pip exit 1\): ERROR: Could not install requirement .*Max retries exceeded/,
     );
   });
 });
