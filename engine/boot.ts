@@ -30,8 +30,9 @@ const Env = z.object({
   ENGINE_HEARTBEAT_SECONDS: z._default(z.coerce.number().check(z.positive()), 30),
   /** argv of the harness as JSON; default the backend's (backendStacks). */
   LM_EVAL_COMMAND: z.optional(z.string()),
-  /** vllm-neuron: argv of pip in the harness's virtualenv as JSON; default the backend's (backendStacks). */
+  /** vllm-neuron: argv of pip and of python in the harness's virtualenv as JSON; default the backend's. */
   HARNESS_PIP_COMMAND: z.optional(z.string()),
+  HARNESS_PYTHON_COMMAND: z.optional(z.string()),
   /** vllm-neuron: argv of vLLM, the proxy's port (servers above it), readiness time, artifacts folder. */
   VLLM_COMMAND: z._default(z.string(), '["vllm"]'),
   VLLM_PORT_BASE: z._default(z.coerce.number().check(z.int(), z.gte(1024), z.lte(65000)), PORT_BASE),
@@ -70,6 +71,9 @@ function backend(name: BackendName, env: EngineEnv, log: Log): Backend {
       harnessPip: env.HARNESS_PIP_COMMAND
         ? argv(env.HARNESS_PIP_COMMAND)
         : (backendStacks["vllm-neuron"].harnessPip ?? ["pip"]),
+      harnessPython: env.HARNESS_PYTHON_COMMAND
+        ? argv(env.HARNESS_PYTHON_COMMAND)
+        : (backendStacks["vllm-neuron"].harnessPython ?? ["python3"]),
       imageHarnessRevision: env.SPOTEVAL_HARNESS_REVISION ?? backendStacks["vllm-neuron"].harness.revision,
       detectCores: async () => (await detectNeuronCores({ neuronLs: env.NEURON_LS })).cores,
       artifacts: new Artifacts(s3Client(), env.SPOTEVAL_BUCKET),

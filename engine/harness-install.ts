@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import type { BackendContext } from "./backends/backend.ts";
 import { HarnessFailed } from "./backends/harness.ts";
+import { lineSplitter } from "./progress.ts";
 
 export const HARNESS_REPOSITORY = "https://github.com/EleutherAI/lm-evaluation-harness";
 
@@ -46,15 +47,15 @@ export async function installHarness(
       env: { ...process.env, ...ctx.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const onData = (chunk: string) => {
-      for (const line of chunk.split("\n").filter(Boolean)) {
-        tail.push(line);
-        if (tail.length > 50) tail.shift();
-        ctx.log(`[pip] ${line}`);
-      }
+    const onLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > 50) tail.shift();
+      ctx.log(`[pip] ${line}`);
     };
-    child.stdout?.setEncoding("utf8").on("data", onData);
-    child.stderr?.setEncoding("utf8").on("data", onData);
+    const out = lineSplitter(onLine);
+    const err = lineSplitter(onLine);
+    child.stdout?.setEncoding("utf8").on("data", (c: string) => out.push(c));
+    child.stderr?.setEncoding("utf8").on("data", (c: string) => err.push(c));
     const stop = () => child.kill("SIGTERM");
     ctx.signal.addEventListener("abort", stop, { once: true });
     child.once("error", (error) => {
@@ -62,6 +63,8 @@ export async function installHarness(
       resolve(null);
     });
     child.once("close", (exit) => {
+      out.end();
+      err.end();
       ctx.signal.removeEventListener("abort", stop);
       resolve(exit);
     });

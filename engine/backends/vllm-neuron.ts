@@ -29,6 +29,7 @@ import { installHarness } from "../harness-install.ts";
 import { lineSplitter } from "../progress.ts";
 import { type RoundRobin, startRoundRobin } from "../round-robin.ts";
 import { downloadFile, uploadFile } from "../s3-files.ts";
+import { readTaskTypes, type TaskTypes, typesNeedLogprobs } from "../task-registry.ts";
 import type { Backend, BackendContext, BackendResult } from "./backend.ts";
 import { classifyFailure, HarnessFailed, runHarness } from "./harness.ts";
 
@@ -39,6 +40,8 @@ export type VllmNeuronOptions = {
   harnessCommand: string[];
   /** argv of pip in that virtualenv, and the harness revision the image has (another is installed at boot). */
   harnessPip: string[];
+  /** argv of python in that virtualenv: reads the harness's task registry for tasks outside the table. */
+  harnessPython: string[];
   imageHarnessRevision: string;
   detectCores: () => Promise<number>;
   /** S3, for the compiled artifacts. */
@@ -98,6 +101,7 @@ export class VllmNeuronBackend implements Backend {
     // Before anything compiles or starts: a revision that cannot be had fails the attempt in seconds.
     if (spec.harnessRevision)
       await installHarness(ctx, o.harnessPip, spec.harnessRevision, o.imageHarnessRevision);
+    const registry = await this.outsideTheTable(ctx);
     const cores = await o.detectCores();
     const vllm = this.config(ctx, cores);
     if (vllm.tensorParallel > cores) {
@@ -145,7 +149,8 @@ export class VllmNeuronBackend implements Backend {
       ctx.log(`logprob probe: the server ${logprobs ? "returns" : "returns no"} prompt logprobs`);
       const unscorable = spec.tasks.filter((t) => {
         const facts = taskFacts(t.name);
-        return facts && needsLogprobs(facts.outputType);
+        const types = registry[t.name];
+        return facts ? needsLogprobs(facts.outputType) : types ? typesNeedLogprobs(types) : false;
       });
       if (!logprobs && unscorable.length) {
         throw new HarnessFailed(
@@ -218,6 +223,27 @@ export class VllmNeuronBackend implements Backend {
         servers.map((s) => Promise.race([s.exited, sleep(10_000).then(() => s.child.kill("SIGKILL"))])),
       );
     }
+  }
+
+  /**
+   * Tasks spoteval's table does not know: their output types from the harness's own registry (a name
+   * it does not have fails the attempt now, before anything compiles).
+   */
+  private async outsideTheTable(ctx: BackendContext): Promise<TaskTypes> {
+    const names = ctx.spec.tasks.map((t) => t.name).filter((name) => !taskFacts(name));
+    if (!names.length) return {};
+    const registry = await readTaskTypes(ctx, this.options.harnessPython, names);
+    const missing = names.filter((name) => registry[name] === null);
+    if (missing.length) {
+      throw new HarnessFailed(
+        `unknown task: ${missing.join(", ")} not in the task registry of lm-evaluation-harness ${ctx.spec.harnessRevision ?? backendStacks["vllm-neuron"].harness.revision}`,
+      );
+    }
+    for (const name of names)
+      ctx.log(
+        `task registry: ${name} is ${[...new Set(registry[name])].join(", ")} (from the harness, not spoteval's table)`,
+      );
+    return registry;
   }
 
   private start(ctx: BackendContext, vllm: VllmConfig, index: number, cores: string): Server {

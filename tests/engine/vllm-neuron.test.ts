@@ -84,6 +84,7 @@ function engine(runId: string, env: Record<string, string> = {}) {
     harness: join(scratch, `${runId}-${n}.harness`),
     servers: join(scratch, `${runId}-${n}.servers`),
     pip: join(scratch, `${runId}-${n}.pip`),
+    python: join(scratch, `${runId}-${n}.python`),
     compiled: env.NEURON_COMPILED_ARTIFACTS ?? join(scratch, `${runId}-${n}-compiled`),
   };
   const child = promisify(execFile)(process.execPath, ["engine/main.ts"], {
@@ -114,6 +115,11 @@ function engine(runId: string, env: Record<string, string> = {}) {
         join(projectRoot, "tests/fixtures/fake-harness/pip.mjs"),
       ]),
       FAKE_PIP_RECORD: files.pip,
+      HARNESS_PYTHON_COMMAND: JSON.stringify([
+        process.execPath,
+        join(projectRoot, "tests/fixtures/fake-harness/python.mjs"),
+      ]),
+      FAKE_PYTHON_RECORD: files.python,
       ENGINE_HEARTBEAT_SECONDS: "0.2",
       FAKE_NEURON_DEVICES: "4",
       FAKE_LM_EVAL_DOCS: "24",
@@ -145,6 +151,7 @@ function engine(runId: string, env: Record<string, string> = {}) {
       }>(files.servers),
     harness: () => lines<{ argv?: string[]; maxInFlight?: number; answered?: number }>(files.harness),
     pip: () => lines<{ argv: string[] }>(files.pip),
+    python: () => lines<{ names: string[] }>(files.python),
   };
 }
 
@@ -266,6 +273,7 @@ describe("engine runner (vllm-neuron backend)", () => {
     const [call] = await run.harness();
     assert.match(call.argv?.join(" ") ?? "", /num_concurrent=4,/);
     assert.deepEqual(await run.pip(), [], "the image's own harness revision: nothing installed");
+    assert.deepEqual(await run.python(), [], "gsm8k is in spoteval's table: no registry read");
   });
 
   it("does not restore a set whose save was cut short (no marker): it compiles and saves a whole one", async () => {
@@ -437,6 +445,65 @@ describe("another harness revision (vllm-neuron)", () => {
     assert.match(
       (await attemptOf(runId)).endReason ?? "",
       /^harness v0\.4\.9 could not be installed \(pip exit 1\): ERROR: Could not install requirement .*Max retries exceeded/,
+    );
+  });
+});
+
+describe("tasks outside spoteval's table (vllm-neuron)", () => {
+  const registry = JSON.stringify({
+    acme_mc: ["multiple_choice"],
+    acme_gen: ["generate_until"],
+    acme_suite: ["generate_until", "loglikelihood"],
+  });
+
+  it("reads a generative task's output type from the harness's registry and scores it", async () => {
+    const runId = await newRun({ tasks: ["acme_gen", "gsm8k"] });
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_TASK_REGISTRY: registry });
+    const { code, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(await run.python(), [{ names: ["acme_gen"] }], "only the task outside the table");
+    assert.match(
+      stderr,
+      /task registry: acme_gen is generate_until \(from the harness, not spoteval's table\)/,
+    );
+    const [call] = await run.harness();
+    assert.match(call.argv?.join(" ") ?? "", /--tasks acme_gen,gsm8k/);
+    assert.equal((await attemptOf(runId)).status, "FINISHED");
+  });
+
+  it("never sends a task the registry says needs prompt logprobs (a group with one such leaf too) to vLLM", async () => {
+    for (const task of ["acme_mc", "acme_suite"]) {
+      const runId = await newRun({ tasks: [task] });
+      const run = engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_TASK_REGISTRY: registry });
+      const { code } = await run.done;
+      assert.equal(code, 1);
+      assert.match(
+        (await attemptOf(runId)).endReason ?? "",
+        new RegExp(`^${task} need\\(s\\) prompt logprobs, which this vLLM server does not return`),
+      );
+      assert.deepEqual(await run.harness(), [], `${task}: the harness never ran`);
+    }
+  });
+
+  it("fails at once, before anything compiles, for a name the registry does not have", async () => {
+    const runId = await newRun({ tasks: ["acme_nope"] });
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_TASK_REGISTRY: registry });
+    const { code } = await run.done;
+    assert.equal(code, 1);
+    assert.equal(
+      (await attemptOf(runId)).endReason,
+      "unknown task: acme_nope not in the task registry of lm-evaluation-harness v0.4.8",
+    );
+    assert.deepEqual(await run.servers(), []);
+  });
+
+  it("fails with the registry's own error when it cannot be read", async () => {
+    const runId = await newRun({ tasks: ["acme_gen"] });
+    const { code } = await engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_PYTHON_FAULT: "import" }).done;
+    assert.equal(code, 1);
+    assert.match(
+      (await attemptOf(runId)).endReason ?? "",
+      /^could not read the harness's task registry for acme_gen \(exit 1\): ModuleNotFoundError: No module named 'lm_eval'/,
     );
   });
 });
