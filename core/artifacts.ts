@@ -1,7 +1,7 @@
 // Raw results, per-sample logs and engine logs in S3, under the run they belong to.
 import {
   GetObjectCommand,
-  HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   paginateListObjectsV2,
@@ -50,17 +50,15 @@ export class Artifacts {
     return (await out.Body?.transformToByteArray()) ?? new Uint8Array();
   }
 
-  /** One HeadObject: is the object there? */
+  /**
+   * Is the object there? One listing of its key, so the caller needs only s3:ListBucket on a prefix
+   * (a HeadObject without ListBucket answers 403 for a missing key, not 404).
+   */
   async exists(key: string): Promise<boolean> {
-    try {
-      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return true;
-    } catch (error) {
-      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404)
-        return false;
-      throw error;
-    }
+    const out = await this.s3.send(
+      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }),
+    );
+    return out.Contents?.[0]?.Key === key;
   }
 
   async list(prefix: string): Promise<string[]> {

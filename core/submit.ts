@@ -103,7 +103,7 @@ const checkModel = (deps: Pick<SubmitDeps, "models">, spec: RunSpec) =>
   deps.models ? checkModelLocation(deps.models.s3, spec.model.id, deps.models.buckets) : Promise.resolve();
 
 /**
- * One HeadObject: were this run's vLLM servers compiled before (core/compiled-artifacts.ts)? Then a
+ * One listing of a key: were this run's vLLM servers compiled before (core/compiled-artifacts.ts)? Then a
  * 7-8B model may be planned onto inf2.xlarge, which has too little host memory to compile it.
  */
 async function artifactsCached(

@@ -281,21 +281,26 @@ describe("other powers, one holder each", () => {
     }
   });
 
-  it("lets only the submitters look for compiled artifacts, and read nothing else of the bucket with it", () => {
+  it("lets only the submitters look for compiled artifacts (list their keys), and nothing else of the bucket", () => {
+    const compiled = { "s3:prefix": "compiled/vllm-neuron/k/spoteval-saved.json" };
     for (const fn of functions) {
-      const looks = may(fn, {
-        action: "s3:GetObject",
-        resource: `${bucket()}/compiled/vllm-neuron/k/spoteval-saved.json`,
-      });
+      const looks = may(fn, { action: "s3:ListBucket", resource: bucket(), context: compiled });
       assert.equal(
         looks,
         submitters.includes(fn),
-        `${fn} ${looks ? "may" : "may not"} read compiled artifacts`,
+        `${fn} ${looks ? "may" : "may not"} look for compiled artifacts`,
       );
-      if (submitters.includes(fn)) {
-        assert.ok(!may(fn, { action: "s3:GetObject", resource: `${bucket()}/runs/x/results.json` }), fn);
-        assert.ok(!may(fn, { action: "s3:PutObject", resource: `${bucket()}/compiled/vllm-neuron/k/x` }), fn);
-      }
+      if (!submitters.includes(fn)) continue;
+      assert.ok(
+        !may(fn, { action: "s3:ListBucket", resource: bucket(), context: { "s3:prefix": "runs/" } }),
+        fn,
+      );
+      assert.ok(
+        !may(fn, { action: "s3:ListBucket", resource: bucket() }),
+        `${fn}: no listing of the whole bucket`,
+      );
+      assert.ok(!may(fn, { action: "s3:GetObject", resource: `${bucket()}/compiled/vllm-neuron/k/x` }), fn);
+      assert.ok(!may(fn, { action: "s3:PutObject", resource: `${bucket()}/compiled/vllm-neuron/k/x` }), fn);
     }
   });
 
