@@ -1,6 +1,7 @@
 // Raw results, per-sample logs and engine logs in S3, under the run they belong to.
 import {
   GetObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   paginateListObjectsV2,
@@ -47,6 +48,17 @@ export class Artifacts {
   async getBytes(key: string): Promise<Uint8Array> {
     const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     return (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+  }
+
+  /**
+   * Is the object there? One listing of its key, so the caller needs only s3:ListBucket on a prefix
+   * (a HeadObject without ListBucket answers 403 for a missing key, not 404).
+   */
+  async exists(key: string): Promise<boolean> {
+    const out = await this.s3.send(
+      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }),
+    );
+    return out.Contents?.[0]?.Key === key;
   }
 
   async list(prefix: string): Promise<string[]> {

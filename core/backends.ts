@@ -17,6 +17,10 @@ export type BackendStack = {
   harness: { version: string; revision: string };
   /** argv that starts the harness in the image. */
   harnessCommand: string[];
+  /** argv of pip in the harness's own virtualenv, to install another revision at boot (vllm-neuron). */
+  harnessPip?: string[];
+  /** argv of python in that virtualenv, to read the harness's task registry (vllm-neuron). */
+  harnessPython?: string[];
   optimumNeuron?: string;
   vllm?: string;
   vllmNeuron?: string;
@@ -42,6 +46,8 @@ export const backendStacks: Record<NeuronBackend, BackendStack> = {
     harness: { version: "0.4.8", revision: "v0.4.8" },
     // Its own CPU virtualenv, so neither the harness nor vLLM disturbs the other's packages.
     harnessCommand: ["/opt/lm-eval/bin/lm_eval"],
+    harnessPip: ["/opt/lm-eval/bin/pip"],
+    harnessPython: ["/opt/lm-eval/bin/python"],
     vllm: "0.16.0",
     vllmNeuron: "0.5",
   },
@@ -125,7 +131,7 @@ export function routeTasks(spec: RunSpec, shape: ModelShape): Route[] {
       add(
         "vllm-neuron",
         task,
-        `${task.name}: output type not in spoteval's table, planned as generative; if it needs prompt logprobs, vLLM returns none and the harness fails on the instance (reading the harness's task registry there is not built yet)`,
+        `${task.name}: output type not in spoteval's table, planned as generative; the engine reads its output type from the harness's task registry on the instance and refuses it there if it needs prompt logprobs, which vLLM on Neuron does not return`,
       );
     } else if (!needsLogprobs(facts.outputType)) {
       add("vllm-neuron", task);

@@ -2,6 +2,7 @@
 // configuration changes (it loads whatever NEURON_COMPILED_ARTIFACTS holds), so the key covers every
 // field that changes the artifacts: a field missing from it would silently load wrong artifacts.
 import { createHash } from "node:crypto";
+import { backendStacks } from "./backends.ts";
 import type { RunSpec } from "./schemas.ts";
 import type { VllmConfig } from "./serving.ts";
 
@@ -39,3 +40,12 @@ function canonical(value: unknown): string {
 export function compiledArtifactsPrefix(fields: CompiledArtifactsFields): string {
   return `compiled/vllm-neuron/${createHash("sha256").update(canonical(fields)).digest("hex")}/`;
 }
+
+/**
+ * Written last when a configuration's artifacts are saved: a set without it was cut short (an instance
+ * reclaimed mid-upload) and is neither restored nor counted as compiled.
+ */
+export const compiledArtifactsMarker = (prefix: string) => `${prefix}spoteval-saved.json`;
+
+/** The vllm-neuron engine image, part of the key: the deployment's, else the image it is built FROM. */
+export const vllmNeuronImage = (configured?: string) => configured || backendStacks["vllm-neuron"].baseImage;

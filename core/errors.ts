@@ -42,6 +42,12 @@ export class ModelDoesNotFit extends SpotevalError {
   override statusCode = 422;
 }
 
+/** An s3:// model location that holds no model or that this deployment cannot read: found at submit. */
+export class ModelNotReadable extends SpotevalError {
+  override name = "ModelNotReadable";
+  override statusCode = 422;
+}
+
 /** No Spot (or allowed on-demand) capacity right now; the state machine retries with backoff. */
 export class CapacityUnavailable extends SpotevalError {
   override name = "CapacityUnavailable";

@@ -5,8 +5,9 @@ import type { CapacityProvider } from "./capacity/provider.ts";
 import type { EngineRecord } from "./engine-record.ts";
 import { CapacityUnavailable, EngineFailed, NotFound, ResultsInvalid, StaleTransition } from "./errors.ts";
 import { recordOnLeaderboard, withdrawFromLeaderboard } from "./leaderboard.ts";
-import { planRun } from "./planner.ts";
+import { modelShape, planRun } from "./planner.ts";
 import { parseResults, uniqueRows } from "./results.ts";
+import { modelDiskGiB } from "./root-volume.ts";
 import { checkRunParity, type ParityDeps, samplesBeside } from "./run-parity.ts";
 import type { Attempt, Run, RunStore } from "./run-store.ts";
 import { isFinal, type Progress, type RunStatus } from "./schemas.ts";
@@ -111,6 +112,10 @@ export async function acquireStep(
         ? { availabilityZones: run.spec.capacity.availabilityZones }
         : {}),
       backend: plan.backend ?? "neuronx",
+      modelDiskGiB: modelDiskGiB({
+        parameters: modelShape(run.spec).parameters,
+        dtype: run.spec.model.dtype,
+      }),
       engineEnv: { RUN_ID: runId, ATTEMPT: String(n) },
     });
     await deps.store.updateAttempt(runId, n, ["LAUNCHING"], {

@@ -170,7 +170,7 @@ function vllmSetup(
   notes: string[],
 ): BackendSetup {
   const batch = vllmBatch(spec);
-  const maxCores = Math.max(...allowed.map((t) => instanceShapes[t].chips * CORES_PER_CHIP));
+  const maxCores = maxCoresOf(allowed);
   const tp = vllmTensorParallel(shape, spec.model.dtype, batch, VLLM_MAX_MODEL_LEN, maxCores);
   if (tp === undefined) {
     const needed = servingMemoryGiB(shape, spec.model.dtype, batch, VLLM_MAX_MODEL_LEN, maxCores);
@@ -219,6 +219,27 @@ function vllmSetup(
   };
 }
 
+const maxCoresOf = (allowed: InstanceType[]) =>
+  Math.max(...allowed.map((t) => instanceShapes[t].chips * CORES_PER_CHIP));
+const allowedTypes = (spec: RunSpec) =>
+  spec.capacity.instanceTypes ?? (Object.keys(instanceShapes) as InstanceType[]);
+
+/**
+ * The vLLM servers' configuration a plan gives the run's vllm-neuron tasks, as vllmSetup computes it;
+ * undefined when no task goes there or the model fits no allowed instance. It is what the compiled
+ * artifacts' key is made of, so a submit can look for them before it plans (options.artifactsCached).
+ */
+export function vllmConfigFor(
+  spec: RunSpec,
+  options: Pick<PlanOptions, "shape"> = {},
+): VllmConfig | undefined {
+  const shape = modelShape(spec, options.shape);
+  if (!routeTasks(spec, shape).some((r) => r.backend === "vllm-neuron")) return undefined;
+  const maxCores = maxCoresOf(allowedTypes(spec));
+  const tp = vllmTensorParallel(shape, spec.model.dtype, vllmBatch(spec), VLLM_MAX_MODEL_LEN, maxCores);
+  return tp === undefined ? undefined : vllmConfig(spec, tp);
+}
+
 const sortByCost = <C extends { expectedCostUsd: number; expectedHours: number }>(cs: C[]) =>
   cs.sort((a, b) => a.expectedCostUsd - b.expectedCostUsd || a.expectedHours - b.expectedHours);
 
@@ -240,7 +261,7 @@ export function planShardedRun(
   options: PlanOptions & { oneInstancePerBackend?: boolean } = {},
 ): ShardedPlan {
   const shape = modelShape(spec, options.shape);
-  const allowed = spec.capacity.instanceTypes ?? (Object.keys(instanceShapes) as InstanceType[]);
+  const allowed = allowedTypes(spec);
   const backends = routeTasks(spec, shape).map((route) => {
     const notes = [...route.notes];
     const setup =

@@ -76,7 +76,8 @@ export const apiRoutes = {
   getEvaluation: {
     method: "GET",
     url: "/evaluations/{runId}",
-    summary: "A run: status, progress, attempts, cost, metrics, callback deliveries; each shard of a sharded run",
+    summary:
+      "A run: status, progress, attempts, cost, metrics, callback deliveries; each shard of a sharded run",
     access: "read",
     path: z.object({ runId }),
     query: z.object({ format }),

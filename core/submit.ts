@@ -1,13 +1,20 @@
 // Accepting an evaluation: validate what can be known now (does the model fit anything?),
 // record the run, start its execution. Idempotent by key, so a retried request starts nothing new.
 import { createHash } from "node:crypto";
+import type { S3Client } from "@aws-sdk/client-s3";
 import * as z from "zod/mini";
 import { type CallbackPolicy, CallbackRefused, checkCallbackTarget } from "./callback-target.ts";
+import {
+  compiledArtifactsFields,
+  compiledArtifactsMarker,
+  compiledArtifactsPrefix,
+} from "./compiled-artifacts.ts";
 import { InvalidRequest } from "./errors.ts";
 import { newRunId } from "./ids.ts";
+import { checkModelLocation } from "./model-location.ts";
 import { type FetchConfig, lookupShape, type ModelShape } from "./model-size.ts";
 import { type PlanDocument, planDocument } from "./plan-document.ts";
-import { planShardedRun } from "./planner.ts";
+import { planShardedRun, vllmConfigFor } from "./planner.ts";
 import type { Run, RunStore } from "./run-store.ts";
 import {
   type EvaluationRequest,
@@ -33,6 +40,10 @@ export type SubmitDeps = {
   maxInstances?: number;
   /** Where callbacks may go; without it (or without a signing secret) a callbackUrl is refused. */
   callbacks?: { policy: CallbackPolicy; secret: string };
+  /** Where vllm-neuron's compiled artifacts are and which image compiles them (part of their key). */
+  compiledArtifacts?: { exists: (key: string) => Promise<boolean>; image: string };
+  /** Checks an s3:// model at submit (core/model-location.ts): `buckets` are the ones the engine may read. */
+  models?: { s3: S3Client; buckets?: string[] };
 };
 
 export async function submitEvaluation(
@@ -48,6 +59,7 @@ export async function submitEvaluation(
       throw new CallbackRefused("this deployment sends no callbacks: it has no callbackSecret to sign them");
     await checkCallbackTarget(spec.callbackUrl, deps.callbacks.policy);
   }
+  await checkModel(deps, spec);
   const shape = await shapeOf(deps, spec);
   if (spec.model.parameters === undefined && shape) spec.model.parameters = shape.parameters;
   // A model that fits nothing, a task no backend can score, a deadline no shard count meets: a 4xx
@@ -55,6 +67,7 @@ export async function submitEvaluation(
   const { shards } = planShardedRun(spec, {
     ...(shape ? { shape } : {}),
     ...(deps.maxInstances !== undefined ? { maxInstances: deps.maxInstances } : {}),
+    artifactsCached: await artifactsCached(deps, spec, shape),
   });
   if (shards.length === 1) spec.harnessRevision = shards[0].harnessRevision;
   const createdAt = new Date();
@@ -85,6 +98,25 @@ export async function submitEvaluation(
   return { run: await deps.store.mustGetRun(run.runId), created };
 }
 
+/** An s3:// model this deployment cannot read is a 4xx now, not an attempt failing on an instance. */
+const checkModel = (deps: Pick<SubmitDeps, "models">, spec: RunSpec) =>
+  deps.models ? checkModelLocation(deps.models.s3, spec.model.id, deps.models.buckets) : Promise.resolve();
+
+/**
+ * One listing of a key: were this run's vLLM servers compiled before (core/compiled-artifacts.ts)? Then a
+ * 7-8B model may be planned onto inf2.xlarge, which has too little host memory to compile it.
+ */
+async function artifactsCached(
+  deps: Pick<SubmitDeps, "compiledArtifacts">,
+  spec: RunSpec,
+  shape?: ModelShape,
+) {
+  const vllm = deps.compiledArtifacts && vllmConfigFor(spec, shape ? { shape } : {});
+  if (!deps.compiledArtifacts || !vllm) return false;
+  const fields = compiledArtifactsFields(spec, deps.compiledArtifacts.image, vllm);
+  return deps.compiledArtifacts.exists(compiledArtifactsMarker(compiledArtifactsPrefix(fields)));
+}
+
 const shapeOf = async (
   deps: Pick<SubmitDeps, "fetchModelConfig">,
   spec: RunSpec,
@@ -93,14 +125,16 @@ const shapeOf = async (
 
 /** What a submit would do, before it spends money (POST /evaluations?dryRun=true): nothing is written. */
 export async function planEvaluation(
-  deps: Pick<SubmitDeps, "fetchModelConfig" | "maxInstances">,
+  deps: Pick<SubmitDeps, "fetchModelConfig" | "maxInstances" | "models" | "compiledArtifacts">,
   request: z.output<typeof EvaluationRequestSchema>,
 ): Promise<PlanDocument> {
   const spec = toRunSpec(request);
+  await checkModel(deps, spec);
   const shape = await shapeOf(deps, spec);
   const options = {
     ...(shape ? { shape } : {}),
     ...(deps.maxInstances !== undefined ? { maxInstances: deps.maxInstances } : {}),
+    artifactsCached: await artifactsCached(deps, spec, shape),
   };
   return planDocument(spec, planShardedRun(spec, options), shape);
 }

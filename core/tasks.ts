@@ -1,7 +1,8 @@
 // What each common harness task asks of a model: its output type (can it be scored from generated text,
 // or does it need prompt logprobs?), how many documents it scores, and the generative variant the
 // harness offers when it needs logprobs. Routing and time estimates read this table; any other task is
-// planned as generative (reading the harness's own task registry on the instance is not built yet).
+// planned as generative, and the engine reads its output type from the harness's own task registry on
+// the instance (engine/task-registry.ts) before sending it anywhere.
 //
 // Source of every row: the task's YAML in EleutherAI/lm-evaluation-harness, lm_eval/tasks/<dir>/
 // (`output_type:` and the split the harness scores), as of the 0.4.x releases. Document counts are the

@@ -7,6 +7,7 @@ import * as z from "zod/mini";
 import { Artifacts } from "../core/artifacts.ts";
 import { dynamoClient, eventBridgeClient, s3Client } from "../core/aws.ts";
 import { backendStacks } from "../core/backends.ts";
+import { vllmNeuronImage } from "../core/compiled-artifacts.ts";
 import { engineFinishedEntry } from "../core/engine-events.ts";
 import { RunStore } from "../core/run-store.ts";
 import { ON_INSTANCE, PORT_BASE } from "../core/serving.ts";
@@ -29,6 +30,9 @@ const Env = z.object({
   ENGINE_HEARTBEAT_SECONDS: z._default(z.coerce.number().check(z.positive()), 30),
   /** argv of the harness as JSON; default the backend's (backendStacks). */
   LM_EVAL_COMMAND: z.optional(z.string()),
+  /** vllm-neuron: argv of pip and of python in the harness's virtualenv as JSON; default the backend's. */
+  HARNESS_PIP_COMMAND: z.optional(z.string()),
+  HARNESS_PYTHON_COMMAND: z.optional(z.string()),
   /** vllm-neuron: argv of vLLM, the proxy's port (servers above it), readiness time, artifacts folder. */
   VLLM_COMMAND: z._default(z.string(), '["vllm"]'),
   VLLM_PORT_BASE: z._default(z.coerce.number().check(z.int(), z.gte(1024), z.lte(65000)), PORT_BASE),
@@ -64,9 +68,16 @@ function backend(name: BackendName, env: EngineEnv, log: Log): Backend {
     return new VllmNeuronBackend({
       vllmCommand: argv(env.VLLM_COMMAND),
       harnessCommand: command,
+      harnessPip: env.HARNESS_PIP_COMMAND
+        ? argv(env.HARNESS_PIP_COMMAND)
+        : (backendStacks["vllm-neuron"].harnessPip ?? ["pip"]),
+      harnessPython: env.HARNESS_PYTHON_COMMAND
+        ? argv(env.HARNESS_PYTHON_COMMAND)
+        : (backendStacks["vllm-neuron"].harnessPython ?? ["python3"]),
+      imageHarnessRevision: env.SPOTEVAL_HARNESS_REVISION ?? backendStacks["vllm-neuron"].harness.revision,
       detectCores: async () => (await detectNeuronCores({ neuronLs: env.NEURON_LS })).cores,
       artifacts: new Artifacts(s3Client(), env.SPOTEVAL_BUCKET),
-      image: env.ENGINE_IMAGE ?? backendStacks["vllm-neuron"].baseImage,
+      image: vllmNeuronImage(env.ENGINE_IMAGE),
       compiledDir: env.NEURON_COMPILED_ARTIFACTS,
       portBase: env.VLLM_PORT_BASE,
       readySeconds: env.VLLM_READY_SECONDS,

@@ -8,6 +8,7 @@ import { dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import { folderPrefix, isModelArchive, modelFolder, parseS3Uri } from "../core/model-location.ts";
 import { filesBelow } from "./files.ts";
 
 /** The model cannot be had or is not a model: the attempt fails with this class, not as a harness error. */
@@ -19,13 +20,10 @@ export class ModelUnreadable extends Error {
 }
 
 export function parseS3Location(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) throw new ModelUnreadable(`not an s3:// location: ${uri}`);
-  return { bucket: m[1], key: m[2] };
+  const location = parseS3Uri(uri);
+  if (!location) throw new ModelUnreadable(`not an s3:// location: ${uri}`);
+  return location;
 }
-
-const isTarball = (key: string) => /\.(tar\.gz|tgz)$/.test(key);
-const weights = /\.(safetensors|bin|pt|pth)$/;
 
 async function untar(body: Readable, dir: string): Promise<void> {
   const tar = spawn("tar", ["-xzf", "-", "-C", dir, "--no-same-owner"], {
@@ -47,11 +45,11 @@ export async function fetchModel(s3: S3Client, uri: string, dir: string): Promis
   const { bucket, key } = parseS3Location(uri);
   await mkdir(dir, { recursive: true });
   try {
-    if (isTarball(key)) {
+    if (isModelArchive(key)) {
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       await untar(out.Body as Readable, dir);
     } else {
-      const prefix = key === "" || key.endsWith("/") ? key : `${key}/`;
+      const prefix = folderPrefix(key);
       let count = 0;
       for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
         for (const object of page.Contents ?? []) {
@@ -70,13 +68,8 @@ export async function fetchModel(s3: S3Client, uri: string, dir: string): Promis
     const e = error as { name?: string; message?: string };
     throw new ModelUnreadable(`cannot read ${uri}: ${e.name ?? "Error"}: ${e.message ?? ""}`.trim());
   }
-  const files = await filesBelow(dir);
-  const config = files
-    .filter((f) => f.endsWith("/config.json"))
-    .sort((a, b) => a.split("/").length - b.split("/").length)[0];
-  if (!config) throw new ModelUnreadable(`${uri} holds no config.json: not a Hugging Face model folder`);
-  const folder = dirname(config);
-  if (!files.some((f) => f.startsWith(`${folder}/`) && weights.test(f)))
-    throw new ModelUnreadable(`${uri} holds no weights (*.safetensors, *.bin) beside its config.json`);
-  return folder;
+  const files = (await filesBelow(dir)).map((f) => relative(dir, f));
+  const found = modelFolder(files);
+  if ("missing" in found) throw new ModelUnreadable(`${uri} holds ${found.missing}`);
+  return join(dir, found.folder);
 }

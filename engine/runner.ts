@@ -1,7 +1,7 @@
 // The engine runner an instance starts: load the run, restore the harness's request cache on a later
 // attempt, run the backend while heartbeating progress into the attempt item and watching for a Spot
 // notice, upload results to S3, and record how the attempt ended.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { type Artifacts, artifactKeys } from "../core/artifacts.ts";
@@ -10,6 +10,7 @@ import type { RunStore } from "../core/run-store.ts";
 import { isFinal, type Progress } from "../core/schemas.ts";
 import type { Backend } from "./backends/backend.ts";
 import type { Notice } from "./imds.ts";
+import { downloadFile, uploadFile } from "./s3-files.ts";
 
 export type RunnerDeps = {
   store: RunStore;
@@ -166,11 +167,9 @@ export async function runEngine(deps: RunnerDeps, runId: string, attempt: number
     const resultsKey = artifactKeys.results(runId, attempt, basename(result.resultsFile));
     await artifacts.putText(resultsKey, await withEngineRecord(result.resultsFile, result.engine));
     for (const file of result.sampleFiles) {
-      await artifacts.putText(
-        artifactKeys.results(runId, attempt, basename(file)),
-        await readFile(file),
-        "application/jsonl",
-      );
+      await uploadFile(artifacts, artifactKeys.results(runId, attempt, basename(file)), file, {
+        contentType: "application/jsonl",
+      });
     }
     // The engine writes only its attempt; RecordMetrics copies the record to the run from the results file.
     if (result.engine) log(engineLine(result.engine));
@@ -250,18 +249,12 @@ async function previousSave(deps: RunnerDeps, runId: string, previous: number): 
 
 async function saveCache(artifacts: Artifacts, runId: string, dir: string): Promise<number> {
   const files = (await readdir(dir)).filter((f) => !f.startsWith("."));
-  for (const f of files) {
-    await artifacts.putText(
-      `${artifactKeys.cache(runId)}${f}`,
-      await readFile(join(dir, f)),
-      "application/octet-stream",
-    );
-  }
+  for (const f of files) await uploadFile(artifacts, `${artifactKeys.cache(runId)}${f}`, join(dir, f));
   return files.length;
 }
 
 async function restoreCache(artifacts: Artifacts, runId: string, dir: string): Promise<number> {
   const keys = await artifacts.list(artifactKeys.cache(runId));
-  for (const key of keys) await writeFile(join(dir, basename(key)), await artifacts.getBytes(key));
+  for (const key of keys) await downloadFile(artifacts, key, join(dir, basename(key)));
   return keys.length;
 }

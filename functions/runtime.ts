@@ -18,6 +18,7 @@ import { type CallbackPolicy, listSetting, systemResolve } from "../core/callbac
 import { Ec2SpotProvider } from "../core/capacity/ec2.ts";
 import { DeviceSlot, LocalProcessProvider } from "../core/capacity/local-process.ts";
 import type { CapacityProvider } from "../core/capacity/provider.ts";
+import { vllmNeuronImage } from "../core/compiled-artifacts.ts";
 import { hubConfig } from "../core/model-size.ts";
 import { EventBridgeParityEvents } from "../core/parity-events.ts";
 import type {
@@ -27,6 +28,7 @@ import type {
   RecordDeps,
   StoreDeps,
 } from "../core/pipeline.ts";
+import { DEFAULT_ROOT_VOLUME_GIB } from "../core/root-volume.ts";
 import { RunStore } from "../core/run-store.ts";
 import { DEFAULT_MAX_INSTANCES } from "../core/shard-plan.ts";
 import type { SubmitDeps } from "../core/submit.ts";
@@ -67,6 +69,8 @@ const Env = z.object({
   LAUNCH_TEMPLATE_ID: z.optional(z.string()),
   SUBNET_IDS: z.optional(z.string()),
   MANAGED_BY: z._default(z.string(), "spoteval"),
+  /** The launch template's root volume (deploy parameter rootVolumeGiB); a large model grows it. */
+  ROOT_VOLUME_GIB: z._default(z.coerce.number().check(z.int(), z.positive()), DEFAULT_ROOT_VOLUME_GIB),
   /** The engine image of each backend; an instance is tagged with its backend's. */
   ENGINE_IMAGE_NEURONX: z.optional(z.string()),
   ENGINE_IMAGE_VLLM_NEURON: z.optional(z.string()),
@@ -81,6 +85,9 @@ const Env = z.object({
   CALLBACK_SCHEMES: z._default(z.string(), "https"),
   CALLBACK_ALLOWED_HOSTS: z._default(z.string(), ""),
   CALLBACK_SECRET: z._default(z.string(), ""),
+  /** The S3 buckets the engine may read s3:// models from (deploy parameter modelBuckets, comma separated);
+   * unset where no role limits reads (the local stack): then any bucket its S3 holds. */
+  MODEL_BUCKETS: z.optional(z.string()),
   /** Size models without a parameter count from their config.json on the Hub ("off" locally). */
   MODEL_CONFIG_LOOKUP: z._default(z.enum(["hub", "off"]), "hub"),
   /** Parity: |Δ| / combined stderr above this is drift, unless a request sets its own (core/parity.ts). */
@@ -143,6 +150,7 @@ function capacityProvider(): CapacityProvider {
         .map((s) => s.trim())
         .filter(Boolean),
       managedBy: c.MANAGED_BY,
+      rootVolumeFloorGiB: c.ROOT_VOLUME_GIB,
       engineImages: Object.fromEntries(
         Object.entries({ neuronx: c.ENGINE_IMAGE_NEURONX, "vllm-neuron": c.ENGINE_IMAGE_VLLM_NEURON }).filter(
           (e): e is [string, string] => Boolean(e[1]),
@@ -248,6 +256,14 @@ export const submitDeps = (): SubmitDeps => {
     maxRunHours: c.MAX_RUN_HOURS,
     maxInstances: c.MAX_INSTANCES,
     ...(c.MODEL_CONFIG_LOOKUP === "hub" ? { fetchModelConfig: hubConfig } : {}),
+    compiledArtifacts: {
+      exists: (key) => new Artifacts(s3Client(), c.SPOTEVAL_BUCKET).exists(key),
+      image: vllmNeuronImage(c.ENGINE_IMAGE_VLLM_NEURON),
+    },
+    models: {
+      s3: s3Client(),
+      ...(c.MODEL_BUCKETS !== undefined ? { buckets: listSetting(c.MODEL_BUCKETS) } : {}),
+    },
     startExecution: async (name, input) => {
       if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
       const out = await sfnClient().send(

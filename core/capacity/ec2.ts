@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { CapacityMisconfigured, Throttled } from "../errors.ts";
 import { instanceShapes } from "../planner.ts";
+import { ROOT_DEVICE, rootVolumeGiB } from "../root-volume.ts";
 import type { InstanceType } from "../schemas.ts";
 import { classifyLaunchErrors, launchErrorOf, throttledOr } from "./ec2-errors.ts";
 import type {
@@ -47,6 +48,8 @@ export type Ec2ProviderConfig = {
   managedBy: string;
   /** The engine image of each backend (a deployment parameter each). */
   engineImages?: Record<string, string>;
+  /** The launch template's root volume (the deployment's rootVolumeGiB): a model only ever grows it. */
+  rootVolumeFloorGiB?: number;
   now?: () => Date;
 };
 
@@ -141,6 +144,23 @@ export class Ec2SpotProvider implements CapacityProvider {
       ...this.engineTags(request.backend),
     ];
     const spot = rung.market === "spot";
+    // Each override replaces the template's root mapping whole, so it repeats its encryption and type.
+    const rootVolume =
+      request.modelDiskGiB === undefined
+        ? {}
+        : {
+            BlockDeviceMappings: [
+              {
+                DeviceName: ROOT_DEVICE,
+                Ebs: {
+                  VolumeSize: rootVolumeGiB(request.modelDiskGiB, this.config.rootVolumeFloorGiB),
+                  VolumeType: "gp3" as const,
+                  Encrypted: true,
+                  DeleteOnTermination: true,
+                },
+              },
+            ],
+          };
     let out: CreateFleetCommandOutput;
     try {
       out = await this.send<CreateFleetCommandOutput>(
@@ -178,6 +198,7 @@ export class Ec2SpotProvider implements CapacityProvider {
                 subnets.map((s) => ({
                   InstanceType: t.instanceType as never,
                   SubnetId: s.subnetId,
+                  ...rootVolume,
                   ...(spot && request.maxSpotPrice !== undefined
                     ? { MaxPrice: String(request.maxSpotPrice) }
                     : {}),

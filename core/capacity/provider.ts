@@ -14,6 +14,8 @@ export type LaunchRequest = {
   availabilityZones?: string[];
   /** The engine backend the run's plan chose: the instance runs that backend's image. */
   backend?: string;
+  /** GiB the run's model takes on the root volume (core/root-volume.ts); the volume is sized from it. */
+  modelDiskGiB?: number;
   /** What the engine on the instance needs to find its run (never a secret). */
   engineEnv: Record<string, string>;
 };

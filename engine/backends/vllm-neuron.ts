@@ -3,12 +3,16 @@
 // round-robin proxy. Compiled artifacts are restored from S3 when this configuration was compiled
 // before; otherwise the first server compiles alone, the artifacts are saved, and the others load them.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Artifacts } from "../../core/artifacts.ts";
 import { backendStacks } from "../../core/backends.ts";
-import { compiledArtifactsFields, compiledArtifactsPrefix } from "../../core/compiled-artifacts.ts";
+import {
+  compiledArtifactsFields,
+  compiledArtifactsMarker,
+  compiledArtifactsPrefix,
+} from "../../core/compiled-artifacts.ts";
 import { modelShape } from "../../core/planner.ts";
 import {
   VLLM_MAX_MODEL_LEN,
@@ -21,8 +25,11 @@ import {
 } from "../../core/serving.ts";
 import { needsLogprobs, taskFacts } from "../../core/tasks.ts";
 import { filesBelow } from "../files.ts";
+import { installHarness } from "../harness-install.ts";
 import { lineSplitter } from "../progress.ts";
 import { type RoundRobin, startRoundRobin } from "../round-robin.ts";
+import { downloadFile, uploadFile } from "../s3-files.ts";
+import { readTaskTypes, type TaskTypes, typesNeedLogprobs } from "../task-registry.ts";
 import type { Backend, BackendContext, BackendResult } from "./backend.ts";
 import { classifyFailure, HarnessFailed, runHarness } from "./harness.ts";
 
@@ -31,6 +38,11 @@ export type VllmNeuronOptions = {
   vllmCommand: string[];
   /** argv that starts the harness (its own virtualenv in the image). */
   harnessCommand: string[];
+  /** argv of pip in that virtualenv, and the harness revision the image has (another is installed at boot). */
+  harnessPip: string[];
+  /** argv of python in that virtualenv: reads the harness's task registry for tasks outside the table. */
+  harnessPython: string[];
+  imageHarnessRevision: string;
   detectCores: () => Promise<number>;
   /** S3, for the compiled artifacts. */
   artifacts: Artifacts;
@@ -86,6 +98,10 @@ export class VllmNeuronBackend implements Backend {
   async run(ctx: BackendContext): Promise<BackendResult> {
     const { spec } = ctx;
     const o = this.options;
+    // Before anything compiles or starts: a revision that cannot be had fails the attempt in seconds.
+    if (spec.harnessRevision)
+      await installHarness(ctx, o.harnessPip, spec.harnessRevision, o.imageHarnessRevision);
+    const registry = await this.outsideTheTable(ctx);
     const cores = await o.detectCores();
     const vllm = this.config(ctx, cores);
     if (vllm.tensorParallel > cores) {
@@ -133,7 +149,8 @@ export class VllmNeuronBackend implements Backend {
       ctx.log(`logprob probe: the server ${logprobs ? "returns" : "returns no"} prompt logprobs`);
       const unscorable = spec.tasks.filter((t) => {
         const facts = taskFacts(t.name);
-        return facts && needsLogprobs(facts.outputType);
+        const types = registry[t.name];
+        return facts ? needsLogprobs(facts.outputType) : types ? typesNeedLogprobs(types) : false;
       });
       if (!logprobs && unscorable.length) {
         throw new HarnessFailed(
@@ -206,6 +223,27 @@ export class VllmNeuronBackend implements Backend {
         servers.map((s) => Promise.race([s.exited, sleep(10_000).then(() => s.child.kill("SIGKILL"))])),
       );
     }
+  }
+
+  /**
+   * Tasks spoteval's table does not know: their output types from the harness's own registry (a name
+   * it does not have fails the attempt now, before anything compiles).
+   */
+  private async outsideTheTable(ctx: BackendContext): Promise<TaskTypes> {
+    const names = ctx.spec.tasks.map((t) => t.name).filter((name) => !taskFacts(name));
+    if (!names.length) return {};
+    const registry = await readTaskTypes(ctx, this.options.harnessPython, names);
+    const missing = names.filter((name) => registry[name] === null);
+    if (missing.length) {
+      throw new HarnessFailed(
+        `unknown task: ${missing.join(", ")} not in the task registry of lm-evaluation-harness ${ctx.spec.harnessRevision ?? backendStacks["vllm-neuron"].harness.revision}`,
+      );
+    }
+    for (const name of names)
+      ctx.log(
+        `task registry: ${name} is ${[...new Set(registry[name])].join(", ")} (from the harness, not spoteval's table)`,
+      );
+    return registry;
   }
 
   private start(ctx: BackendContext, vllm: VllmConfig, index: number, cores: string): Server {
@@ -326,25 +364,30 @@ export class VllmNeuronBackend implements Backend {
     return lp.slice(1, -1).some((x) => typeof x === "number");
   }
 
+  /** Files restored; 0 when the configuration has no complete set in S3 (no marker: a save cut short). */
   private async restore(prefix: string): Promise<number> {
+    const marker = compiledArtifactsMarker(prefix);
     const keys = await this.options.artifacts.list(prefix);
-    for (const key of keys) {
-      const path = join(this.options.compiledDir, key.slice(prefix.length));
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, await this.options.artifacts.getBytes(key));
-    }
-    return keys.length;
+    if (!keys.includes(marker)) return 0;
+    const files = keys.filter((key) => key !== marker);
+    for (const key of files)
+      await downloadFile(
+        this.options.artifacts,
+        key,
+        join(this.options.compiledDir, key.slice(prefix.length)),
+      );
+    return files.length;
   }
 
   private async save(prefix: string): Promise<number> {
     const files = await filesBelow(this.options.compiledDir);
-    for (const f of files) {
-      await this.options.artifacts.putText(
-        `${prefix}${relative(this.options.compiledDir, f)}`,
-        await readFile(f),
-        "application/octet-stream",
-      );
-    }
+    for (const f of files)
+      await uploadFile(this.options.artifacts, `${prefix}${relative(this.options.compiledDir, f)}`, f);
+    // Last: a submit plans inf2.xlarge, and a later run restores, only when the whole set is there.
+    await this.options.artifacts.putText(
+      compiledArtifactsMarker(prefix),
+      JSON.stringify({ files: files.length, savedAt: new Date().toISOString() }),
+    );
     return files.length;
   }
 }

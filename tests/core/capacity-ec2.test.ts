@@ -21,6 +21,7 @@ import {
   QuotaExceeded,
   Throttled,
 } from "../../core/errors.ts";
+import { modelDiskGiB } from "../../core/root-volume.ts";
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => ec2.reset());
@@ -138,6 +139,48 @@ describe("Ec2SpotProvider.launch", () => {
     assert.deepEqual(
       [price.InstanceTypes, price.AvailabilityZone, price.ProductDescriptions],
       [["inf2.xlarge"], "us-east-1b", ["Linux/UNIX"]],
+    );
+  });
+
+  it("sizes the gp3 root volume from the model on every override, never below the deployment's floor", async () => {
+    subnets();
+    launched();
+    ec2.on(DescribeSpotPriceHistoryCommand).resolves({ SpotPriceHistory: [{ SpotPrice: "0.2275" }] });
+    const roots = async (parameters: number, dtype: "bfloat16" | "float32", floor?: number) => {
+      ec2.resetHistory();
+      const p = new Ec2SpotProvider({
+        ...provider().config,
+        ...(floor !== undefined ? { rootVolumeFloorGiB: floor } : {}),
+      });
+      await p.launch(request({ modelDiskGiB: modelDiskGiB({ parameters, dtype }) }));
+      const overrides = fleetInput().LaunchTemplateConfigs?.[0].Overrides ?? [];
+      assert.equal(overrides.length, 2, "the best type in both subnets");
+      for (const o of overrides) {
+        assert.deepEqual(o.BlockDeviceMappings?.[0], {
+          DeviceName: "/dev/sda1",
+          Ebs: {
+            VolumeSize: overrides[0].BlockDeviceMappings?.[0].Ebs?.VolumeSize,
+            VolumeType: "gp3",
+            Encrypted: true,
+            DeleteOnTermination: true,
+          },
+        });
+      }
+      return overrides[0].BlockDeviceMappings?.[0].Ebs?.VolumeSize;
+    };
+    // Mistral-7B in bf16: 13.5 GiB of weights -> 100 + 2 x 13.5 x 1.2 = 132.4 -> 140, below the floor.
+    assert.equal(await roots(7.24e9, "bfloat16"), 300);
+    assert.equal(await roots(7.24e9, "bfloat16", 100), 140);
+    // Llama-2-70B in bf16: 128.4 GiB -> 100 + 308.2 -> 410; in fp32 twice the weights -> 720.
+    assert.equal(await roots(68.98e9, "bfloat16"), 410);
+    assert.equal(await roots(68.98e9, "float32", 500), 720);
+
+    ec2.resetHistory();
+    await provider().launch(request());
+    const plain = fleetInput().LaunchTemplateConfigs?.[0].Overrides ?? [];
+    assert.ok(
+      plain.every((o) => o.BlockDeviceMappings === undefined),
+      "no model size: the template's volume",
     );
   });
 

@@ -6,6 +6,7 @@ import type { CapacityProvider } from "../../core/capacity/provider.ts";
 import { StaleTransition, Throttled } from "../../core/errors.ts";
 import { newRunId } from "../../core/ids.ts";
 import { acquireStep } from "../../core/pipeline.ts";
+import { modelDiskGiB } from "../../core/root-volume.ts";
 import { EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
 import { testStore } from "../support/dynamo.ts";
 
@@ -103,5 +104,32 @@ describe("AcquireCapacity", () => {
     await assert.rejects(acquireStep(deps, runId, 0), Throttled);
     assert.deepEqual(tries[0], tries[1], "the retry asks for the same rung with the same token");
     assert.equal((await store().getAttempt(runId, 1))?.launchTries, 1);
+  });
+
+  it("asks for a root volume sized from the run's model (core/root-volume.ts)", async () => {
+    const runId = await planningRun();
+    let asked: number | undefined;
+    const capacity: CapacityProvider = {
+      name: "test",
+      launch: async (request) => {
+        asked = request.modelDiskGiB;
+        throw new Throttled("EC2 CreateFleet: RequestLimitExceeded, retried later");
+      },
+      describe: async () => [],
+      releaseRun: async () => [],
+      listManaged: async () => [],
+    };
+    const settings = {
+      stallSeconds: 60,
+      bootSeconds: 60,
+      minPollSeconds: 1,
+      maxPollSeconds: 2,
+      bootEstimateSeconds: 0,
+      watchSeconds: 0,
+      watchIntervalMs: 25,
+    };
+    await assert.rejects(acquireStep({ store: store(), capacity, settings }, runId, 0), Throttled);
+    assert.equal(asked, modelDiskGiB({ parameters: 7e9, dtype: "bfloat16" }));
+    assert.ok(asked !== undefined && asked > 31 && asked < 32, "2 copies of 13 GiB of weights, +20%");
   });
 });

@@ -15,6 +15,7 @@ import {
   planShardedRun,
   planShards,
   requiredMemoryGiB,
+  vllmConfigFor,
 } from "../../core/planner.ts";
 import type { Plan } from "../../core/run-store.ts";
 import { DEFAULT_HARNESS_REVISION, EvaluationRequest, instanceTypes, toRunSpec } from "../../core/schemas.ts";
@@ -190,6 +191,28 @@ describe("vllm-neuron: tensor parallelism and replicas", () => {
     );
     const small = planRun(spec({ parameters: 1.1e9 }, { capacity: { instanceTypes: ["inf2.xlarge"] } }));
     assert.equal(small.candidates[0].instanceType, "inf2.xlarge");
+  });
+
+  it("gives a submit the vLLM configuration its plan will have, to look for its compiled artifacts first", () => {
+    for (const request of [
+      mistral(),
+      mistral({ batchSize: 4 }),
+      mistral({ capacity: { instanceTypes: ["inf2.xlarge"] } }),
+    ]) {
+      const cached = planRun(request, { artifactsCached: true });
+      assert.deepEqual(vllmConfigFor(request), cached.vllm);
+      assert.deepEqual(
+        vllmConfigFor(request),
+        planRun(mistral({ capacity: { instanceTypes: ["inf2.48xlarge"] }, batchSize: request.batchSize }))
+          .vllm,
+      );
+    }
+    assert.equal(
+      planRun(mistral({ capacity: { instanceTypes: ["inf2.xlarge"] } }), { artifactsCached: true })
+        .candidates[0].instanceType,
+      "inf2.xlarge",
+    );
+    assert.equal(vllmConfigFor(mistral({ tasks: ["hellaswag"] })), undefined, "nothing on vllm-neuron");
   });
 });
 

@@ -272,6 +272,47 @@ describe("other powers, one holder each", () => {
       assert.ok(!may("collectShards", { action: "s3:PutObject", resource: `${bucket()}/${key}` }), key);
   });
 
+  it("lets only the submitters that take s3:// models read the model buckets, and nothing else of S3", () => {
+    const checkers = ["submitEvaluation", "registryWebhook", "onRegistryEvent"];
+    for (const fn of functions) {
+      for (const name of modelBuckets) {
+        const heads = may(fn, {
+          action: "s3:GetObject",
+          resource: `arn:aws:s3:::${name}/llm/7/model.tar.gz`,
+        });
+        const lists = may(fn, { action: "s3:ListBucket", resource: `arn:aws:s3:::${name}` });
+        assert.equal(heads, checkers.includes(fn), `${fn} ${heads ? "may" : "may not"} read ${name}`);
+        assert.equal(lists, checkers.includes(fn), `${fn} ${lists ? "may" : "may not"} list ${name}`);
+        assert.ok(!may(fn, { action: "s3:PutObject", resource: `arn:aws:s3:::${name}/x` }), fn);
+      }
+      assert.ok(!may(fn, { action: "s3:GetObject", resource: "arn:aws:s3:::acme-models-2/x" }), fn);
+      assert.ok(!may(fn, { action: "s3:ListBucket", resource: "arn:aws:s3:::acme-models-2" }), fn);
+    }
+  });
+
+  it("lets only the submitters look for compiled artifacts (list their keys), and nothing else of the bucket", () => {
+    const compiled = { "s3:prefix": "compiled/vllm-neuron/k/spoteval-saved.json" };
+    for (const fn of functions) {
+      const looks = may(fn, { action: "s3:ListBucket", resource: bucket(), context: compiled });
+      assert.equal(
+        looks,
+        submitters.includes(fn),
+        `${fn} ${looks ? "may" : "may not"} look for compiled artifacts`,
+      );
+      if (!submitters.includes(fn)) continue;
+      assert.ok(
+        !may(fn, { action: "s3:ListBucket", resource: bucket(), context: { "s3:prefix": "runs/" } }),
+        fn,
+      );
+      assert.ok(
+        !may(fn, { action: "s3:ListBucket", resource: bucket() }),
+        `${fn}: no listing of the whole bucket`,
+      );
+      assert.ok(!may(fn, { action: "s3:GetObject", resource: `${bucket()}/compiled/vllm-neuron/k/x` }), fn);
+      assert.ok(!may(fn, { action: "s3:PutObject", resource: `${bucket()}/compiled/vllm-neuron/k/x` }), fn);
+    }
+  });
+
   it("lets no function reach another table, bucket or parameter", () => {
     for (const fn of functions) {
       const other = `arn:${p}:dynamodb:${r}:${a}:table/someone-elses`;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { DEFAULT_ROOT_VOLUME_GIB, ROOT_DEVICE } from "../../core/root-volume.ts";
 import { functionForResource } from "../../local/serverless-config.ts";
 import { projectRoot } from "../../local/stack.ts";
 
@@ -166,6 +167,14 @@ describe("the packaged deployment", () => {
     assert.equal(data.MetadataOptions.HttpTokens, "required");
     assert.equal(data.InstanceInitiatedShutdownBehavior, "terminate");
     assert.equal(data.BlockDeviceMappings[0].Ebs.Encrypted, true);
+    // A launch sized from the model overrides this mapping: same device, same default as its floor.
+    assert.equal((data.BlockDeviceMappings[0] as { DeviceName?: string }).DeviceName, ROOT_DEVICE);
+    assert.equal(Number(data.BlockDeviceMappings[0].Ebs.VolumeSize), DEFAULT_ROOT_VOLUME_GIB);
+    assert.equal(data.BlockDeviceMappings[0].Ebs.VolumeType, "gp3");
+    const acquire = resources.AcquireCapacityLambdaFunction.Properties as {
+      Environment: { Variables: Record<string, unknown> };
+    };
+    assert.equal(Number(acquire.Environment.Variables.ROOT_VOLUME_GIB), DEFAULT_ROOT_VOLUME_GIB);
     assert.match(String(data.ImageId), /^\{\{resolve:ssm:\/aws\/service\/neuron\//);
     const sg = resources.EngineSecurityGroup.Properties as { SecurityGroupIngress?: unknown[] };
     assert.equal(sg.SecurityGroupIngress, undefined, "no ingress rule");

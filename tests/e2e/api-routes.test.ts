@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { hashKey } from "../../core/auth.ts";
+import { s3Client } from "../../core/aws.ts";
 import { sign } from "../../core/registry.ts";
 import { runStore } from "../../functions/runtime.ts";
 import { apiClient, sampleRequest, testStack, waitFor } from "../support/stack.ts";
@@ -500,6 +502,11 @@ describe("webhooks and registry events", () => {
   });
 
   it("starts exactly one run per SageMaker approval and per ModelRegistered event, however often delivered", async () => {
+    // The package is there: a submit checks an s3:// model before it records a run.
+    await s3Client().send(new CreateBucketCommand({ Bucket: "models-bucket" }));
+    await s3Client().send(
+      new PutObjectCommand({ Bucket: "models-bucket", Key: "llm/3/model.tar.gz", Body: "a package" }),
+    );
     const approval = {
       id: "3b2c7d1e-0000-4000-8000-000000000001",
       source: "aws.sagemaker",

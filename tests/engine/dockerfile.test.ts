@@ -84,6 +84,9 @@ describe("engine/Dockerfile.vllm-neuron", () => {
       ),
     );
     assert.match(vllmfile, new RegExp(`NEURON_COMPILED_ARTIFACTS=${ON_INSTANCE.compiledArtifacts}`));
+    // Another harness revision is installed at boot with the virtualenv's own pip (engine/harness-install.ts).
+    assert.deepEqual(stack.harnessPip, ["/opt/lm-eval/bin/pip"]);
+    assert.match(oneLine, /python3 -m venv \/opt\/lm-eval /);
     assert.match(vllmfile, /^ENTRYPOINT \["node", "\/opt\/spoteval\/engine\.mjs"\]$/m);
   });
 });

@@ -13,8 +13,13 @@ import { promisify } from "node:util";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Artifacts } from "../../core/artifacts.ts";
 import { s3Client } from "../../core/aws.ts";
+import {
+  compiledArtifactsFields,
+  compiledArtifactsMarker,
+  compiledArtifactsPrefix,
+} from "../../core/compiled-artifacts.ts";
 import { newRunId } from "../../core/ids.ts";
-import { planRun } from "../../core/planner.ts";
+import { planRun, vllmConfigFor } from "../../core/planner.ts";
 import { parseResults } from "../../core/results.ts";
 import type { Plan, Run } from "../../core/run-store.ts";
 import { EvaluationRequest, toRunSpec } from "../../core/schemas.ts";
@@ -78,6 +83,8 @@ function engine(runId: string, env: Record<string, string> = {}) {
   const files = {
     harness: join(scratch, `${runId}-${n}.harness`),
     servers: join(scratch, `${runId}-${n}.servers`),
+    pip: join(scratch, `${runId}-${n}.pip`),
+    python: join(scratch, `${runId}-${n}.python`),
     compiled: env.NEURON_COMPILED_ARTIFACTS ?? join(scratch, `${runId}-${n}-compiled`),
   };
   const child = promisify(execFile)(process.execPath, ["engine/main.ts"], {
@@ -103,6 +110,16 @@ function engine(runId: string, env: Record<string, string> = {}) {
       VLLM_PORT_BASE: String(20000 + Math.floor(Math.random() * 120) * 100),
       VLLM_READY_SECONDS: "30",
       NEURON_LS: join(projectRoot, "tests/fixtures/fake-harness/neuron-ls.mjs"),
+      HARNESS_PIP_COMMAND: JSON.stringify([
+        process.execPath,
+        join(projectRoot, "tests/fixtures/fake-harness/pip.mjs"),
+      ]),
+      FAKE_PIP_RECORD: files.pip,
+      HARNESS_PYTHON_COMMAND: JSON.stringify([
+        process.execPath,
+        join(projectRoot, "tests/fixtures/fake-harness/python.mjs"),
+      ]),
+      FAKE_PYTHON_RECORD: files.python,
       ENGINE_HEARTBEAT_SECONDS: "0.2",
       FAKE_NEURON_DEVICES: "4",
       FAKE_LM_EVAL_DOCS: "24",
@@ -133,6 +150,8 @@ function engine(runId: string, env: Record<string, string> = {}) {
         config: { tp: string; seqs: string };
       }>(files.servers),
     harness: () => lines<{ argv?: string[]; maxInFlight?: number; answered?: number }>(files.harness),
+    pip: () => lines<{ argv: string[] }>(files.pip),
+    python: () => lines<{ names: string[] }>(files.python),
   };
 }
 
@@ -168,7 +187,12 @@ describe("engine runner (vllm-neuron backend)", () => {
       prefixCaching: false,
     });
     compiledKeys = await artifacts().list("compiled/vllm-neuron/");
-    assert.equal(compiledKeys.length, 1, "the artifacts are in S3");
+    // The key a submit looks for (core/submit.ts) is the one the engine saved under, its marker last.
+    const { spec } = await runStore().mustGetRun(runId);
+    const vllm = vllmConfigFor(spec);
+    assert.ok(vllm);
+    const prefix = compiledArtifactsPrefix(compiledArtifactsFields(spec, IMAGE, vllm));
+    assert.deepEqual(compiledKeys.sort(), [`${prefix}model.neff`, compiledArtifactsMarker(prefix)].sort());
     assert.match(stderr, /compiled artifacts: none at .*; the first server compiles alone/);
 
     const [call, answered] = await run.harness();
@@ -215,7 +239,7 @@ describe("engine runner (vllm-neuron backend)", () => {
   });
 
   it("a second run of the same configuration restores the artifacts from S3 and compiles nothing", async () => {
-    assert.equal(compiledKeys.length, 1, "needs the first test");
+    assert.equal(compiledKeys.length, 2, "needs the first test");
     const runId = await newRun();
     const run = engine(runId); // a fresh instance: an empty local artifacts folder
     const { code, stderr } = await run.done;
@@ -241,9 +265,32 @@ describe("engine runner (vllm-neuron backend)", () => {
       [["0-1", true, "4"]],
     );
     assert.doesNotMatch(stderr, /round-robin/);
-    assert.equal((await artifacts().list("compiled/vllm-neuron/")).length, 2);
+    assert.equal(
+      (await artifacts().list("compiled/vllm-neuron/")).length,
+      4,
+      "two sets, each with its marker",
+    );
     const [call] = await run.harness();
     assert.match(call.argv?.join(" ") ?? "", /num_concurrent=4,/);
+    assert.deepEqual(await run.pip(), [], "the image's own harness revision: nothing installed");
+    assert.deepEqual(await run.python(), [], "gsm8k is in spoteval's table: no registry read");
+  });
+
+  it("does not restore a set whose save was cut short (no marker): it compiles and saves a whole one", async () => {
+    const runId = await newRun({ batchSize: 2 });
+    const { spec, plan } = await runStore().mustGetRun(runId);
+    assert.ok(plan?.vllm);
+    const prefix = compiledArtifactsPrefix(compiledArtifactsFields(spec, IMAGE, plan.vllm));
+    await artifacts().putText(`${prefix}model.neff`, "half an upload", "application/octet-stream");
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1" });
+    const { code, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /compiled artifacts: none at .*; the first server compiles alone/);
+    assert.deepEqual(
+      (await run.servers()).map((s) => s.compiled),
+      [true],
+    );
+    assert.ok(await artifacts().exists(compiledArtifactsMarker(prefix)), "the whole set is marked now");
   });
 
   it("24 cores at TP 8: three servers on 0-7, 8-15, 16-23", async () => {
@@ -344,6 +391,119 @@ describe("models from S3 (a Hugging Face folder, SageMaker's model.tar.gz)", () 
     assert.match(
       (await attemptOf(runId)).endReason ?? "",
       /^model unreadable: no objects under s3:\/\/models\/nothing-here\//,
+    );
+  });
+});
+
+describe("another harness revision (vllm-neuron)", () => {
+  it("installs the requested release into the harness's virtualenv before any server starts", async () => {
+    const runId = await newRun({ harness: { revision: "0.4.9" } });
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1" });
+    const { code, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(
+      (await run.pip()).map((c) => c.argv),
+      [
+        [
+          "install",
+          "--no-cache-dir",
+          "lm_eval[api] @ https://github.com/EleutherAI/lm-evaluation-harness/archive/v0.4.9.tar.gz",
+        ],
+      ],
+    );
+    const installed = stderr.indexOf("harness: v0.4.9 installed");
+    assert.ok(installed >= 0, stderr);
+    assert.ok(installed < stderr.indexOf("vLLM server 0 ready"), "installed before the servers");
+    const attempt = await attemptOf(runId);
+    assert.equal(attempt.status, "FINISHED", attempt.endReason);
+    const results = parseResults(await artifacts().getText(attempt.resultsKey ?? ""));
+    assert.equal((results.config?.spoteval_engine as { harness?: string } | undefined)?.harness, "0.4.9");
+  });
+
+  it("fails the attempt with its own class for a revision the repository does not have, pip's lines in its log, no server started", async () => {
+    const runId = await newRun({ harness: { revision: "v0.4.99" } });
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1" });
+    const { code } = await run.done;
+    assert.equal(code, 1);
+    const attempt = await attemptOf(runId);
+    assert.equal(attempt.status, "FAILED");
+    assert.equal(
+      attempt.endReason,
+      "harness revision v0.4.99 unknown: https://github.com/EleutherAI/lm-evaluation-harness has no tag, branch or commit v0.4.99",
+    );
+    assert.match(
+      await artifacts().getText(attempt.logKey ?? ""),
+      /\[pip\] ERROR: HTTP error 404 while getting/,
+    );
+    assert.deepEqual(await run.servers(), []);
+  });
+
+  it("tells an install that failed (no route to GitHub) from an unknown revision", async () => {
+    const runId = await newRun({ harness: { revision: "0.4.9" } });
+    const { code } = await engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_PIP_FAULT: "network" }).done;
+    assert.equal(code, 1);
+    assert.match(
+      (await attemptOf(runId)).endReason ?? "",
+      /^harness v0\.4\.9 could not be installed \(pip exit 1\): ERROR: Could not install requirement .*Max retries exceeded/,
+    );
+  });
+});
+
+describe("tasks outside spoteval's table (vllm-neuron)", () => {
+  const registry = JSON.stringify({
+    acme_mc: ["multiple_choice"],
+    acme_gen: ["generate_until"],
+    acme_suite: ["generate_until", "loglikelihood"],
+  });
+
+  it("reads a generative task's output type from the harness's registry and scores it", async () => {
+    const runId = await newRun({ tasks: ["acme_gen", "gsm8k"] });
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_TASK_REGISTRY: registry });
+    const { code, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(await run.python(), [{ names: ["acme_gen"] }], "only the task outside the table");
+    assert.match(
+      stderr,
+      /task registry: acme_gen is generate_until \(from the harness, not spoteval's table\)/,
+    );
+    const [call] = await run.harness();
+    assert.match(call.argv?.join(" ") ?? "", /--tasks acme_gen,gsm8k/);
+    assert.equal((await attemptOf(runId)).status, "FINISHED");
+  });
+
+  it("never sends a task the registry says needs prompt logprobs (a group with one such leaf too) to vLLM", async () => {
+    for (const task of ["acme_mc", "acme_suite"]) {
+      const runId = await newRun({ tasks: [task] });
+      const run = engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_TASK_REGISTRY: registry });
+      const { code } = await run.done;
+      assert.equal(code, 1);
+      assert.match(
+        (await attemptOf(runId)).endReason ?? "",
+        new RegExp(`^${task} need\\(s\\) prompt logprobs, which this vLLM server does not return`),
+      );
+      assert.deepEqual(await run.harness(), [], `${task}: the harness never ran`);
+    }
+  });
+
+  it("fails at once, before anything compiles, for a name the registry does not have", async () => {
+    const runId = await newRun({ tasks: ["acme_nope"] });
+    const run = engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_TASK_REGISTRY: registry });
+    const { code } = await run.done;
+    assert.equal(code, 1);
+    assert.equal(
+      (await attemptOf(runId)).endReason,
+      "unknown task: acme_nope not in the task registry of lm-evaluation-harness v0.4.8",
+    );
+    assert.deepEqual(await run.servers(), []);
+  });
+
+  it("fails with the registry's own error when it cannot be read", async () => {
+    const runId = await newRun({ tasks: ["acme_gen"] });
+    const { code } = await engine(runId, { FAKE_NEURON_DEVICES: "1", FAKE_PYTHON_FAULT: "import" }).done;
+    assert.equal(code, 1);
+    assert.match(
+      (await attemptOf(runId)).endReason ?? "",
+      /^could not read the harness's task registry for acme_gen \(exit 1\): ModuleNotFoundError: No module named 'lm_eval'/,
     );
   });
 });
