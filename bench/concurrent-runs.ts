@@ -41,6 +41,7 @@ import {
   transitionBucket,
   withSdkRetries,
 } from "./aws-limits.ts";
+import { inProcessDynamo } from "./in-process-dynamo.ts";
 import { percentile } from "./stats.ts";
 import { TokenBucket, VirtualClock } from "./virtual-time.ts";
 
@@ -470,6 +471,8 @@ export class Simulation {
       definition: withVirtualTimeouts(machine.options.definition),
     });
     const db = runStore().db;
+    // Counted, not timed: every step's store calls go to dynalite without HTTP (bench/in-process-dynamo.ts).
+    const direct = inProcessDynamo(db, stack.dynamo);
     const send = db.send.bind(db);
     (db as { send: unknown }).send = (command: never, ...rest: never[]) => {
       this.partitions.write(command);
@@ -539,7 +542,11 @@ export class Simulation {
       clearInterval(progress);
       (db as { send: unknown }).send = send;
     }
-    return this.figures(t0);
+    try {
+      return await this.figures(t0);
+    } finally {
+      direct();
+    }
   }
 
   private async figures(t0: number): Promise<ConcurrentFigures> {
