@@ -248,10 +248,13 @@ export class SimulatedEc2 {
     InstanceIds?: string[];
     Filters?: { Name: string; Values: string[] }[];
   }) {
-    let found = input.InstanceIds
-      ? input.InstanceIds.map((id) => this.instances.get(id)).filter((i): i is SimInstance => Boolean(i))
+    // By id when the request names them (InstanceIds or the instance-id filter), else every instance.
+    const ids = input.InstanceIds ?? input.Filters?.find((f) => f.Name === "instance-id")?.Values;
+    let found = ids
+      ? ids.map((id) => this.instances.get(id)).filter((i): i is SimInstance => Boolean(i))
       : [...this.instances.values()];
     for (const f of input.Filters ?? []) {
+      if (f.Name === "instance-id") continue;
       if (f.Name === "instance-state-name") found = found.filter((i) => f.Values.includes(i.state));
       else if (f.Name.startsWith("tag:")) {
         const key = f.Name.slice(4);

@@ -1,15 +1,21 @@
 // Starts benchmark 6 (bench/concurrent-main.ts) in its own process and hands back its figures.
 import { spawn } from "node:child_process";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import type { ConcurrentFigures } from "./concurrent-runs.ts";
 
 export type { ConcurrentFigures };
 
-export function startConcurrentRuns(
-  root: string,
-  runs: number,
-  say: (line: string) => void,
-): Promise<ConcurrentFigures> {
+export type ConcurrentJob = {
+  figures: Promise<ConcurrentFigures>;
+  /**
+   * The process's scheduling priority (19: only what the machine leaves idle, 0: as the bench's own). Its
+   * figures are in virtual time and do not depend on it; a timed figure beside it does.
+   */
+  nice: (priority: number) => void;
+};
+
+export function startConcurrentRuns(root: string, runs: number, say: (line: string) => void): ConcurrentJob {
   const child = spawn(process.execPath, [join(root, "bench/concurrent-main.ts"), String(runs)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -20,7 +26,7 @@ export function startConcurrentRuns(
   child.stderr.on("data", (d: Buffer) => {
     for (const line of d.toString().split("\n")) if (line.startsWith("  concurrent:")) say(line);
   });
-  return new Promise((resolve, reject) => {
+  const figures = new Promise<ConcurrentFigures>((resolve, reject) => {
     child.on("error", reject);
     child.on("exit", (code) => {
       const last = out.split("\n").find((l) => l.startsWith("FIGURES ")) ?? "";
@@ -32,4 +38,14 @@ export function startConcurrentRuns(
       }
     });
   });
+  return {
+    figures,
+    nice: (priority) => {
+      try {
+        if (child.pid !== undefined && child.exitCode === null) setPriority(child.pid, priority);
+      } catch {
+        // Raising a priority back may not be permitted here: the process keeps the one it has.
+      }
+    },
+  };
 }

@@ -42,6 +42,7 @@ import {
   transitionBucket,
   withSdkRetries,
 } from "./aws-limits.ts";
+import { inProcessDynamo } from "./in-process-dynamo.ts";
 import { percentile } from "./stats.ts";
 import { TokenBucket, VirtualClock } from "./virtual-time.ts";
 
@@ -218,8 +219,12 @@ type RunState = {
   engine: RunEngine;
   /** Virtual time the next step may start: the end of the Wait before it. */
   due: number;
-  /** The last step's failure, while Step Functions retries it. */
-  failure?: { fn: string; error: string; count: number };
+  /**
+   * The last step's failure, while Step Functions retries it: its error, and the retries so far per
+   * retrier of the state (as Step Functions counts them: one count per retrier for the whole state visit,
+   * kept when another error comes in between).
+   */
+  failure?: { fn: string; error: string; retries: number[] };
   /** Virtual time of each Lambda invocation, in order (to place history events in virtual time). */
   invoked: number[];
   stages: Record<string, { first: number; last: number }>;
@@ -267,9 +272,18 @@ function retriersByFunction(): Record<string, { retry: Retrier[]; timeoutSeconds
   return out;
 }
 
-/** Step Functions' delay before retry number `n` of a step that failed with `error` (0: not retried). */
-function retryDelay(retriers: Retrier[], error: string, n: number): number {
-  const r = retriers.find((x) => x.ErrorEquals.includes(error) || x.ErrorEquals.includes("States.ALL"));
+/** The retrier of a state that takes `error` (-1: none). */
+const retrierOf = (retriers: Retrier[], error: string) =>
+  retriers.findIndex((x) => x.ErrorEquals.includes(error) || x.ErrorEquals.includes("States.ALL"));
+
+/**
+ * Step Functions' delay before the next retry of a step that failed with `error`, `retries` being the
+ * retries so far per retrier, this failure counted (0: not retried).
+ */
+function retryDelay(retriers: Retrier[], error: string, retries: number[]): number {
+  const i = retrierOf(retriers, error);
+  const r = retriers[i];
+  const n = retries[i] ?? 0;
   if (!r || n > (r.MaxAttempts ?? 3)) return 0;
   const base = (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** (n - 1);
   const capped = Math.min(base, r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
@@ -375,7 +389,8 @@ export class Simulation {
       const input = raw as Record<string, unknown>;
       const state = this.stateOf(input.runId as string);
       const failure = state.failure?.fn === fn ? state.failure : undefined;
-      const backoff = failure ? retryDelay(this.retriers[fn]?.retry ?? [], failure.error, failure.count) : 0;
+      const retriers = this.retriers[fn]?.retry ?? [];
+      const backoff = failure ? retryDelay(retriers, failure.error, failure.retries) : 0;
       const ready = Math.max(state.due, this.clock.now);
       await this.clock.until(Math.max(state.due, this.clock.now + backoff));
       state.due = 0;
@@ -394,7 +409,10 @@ export class Simulation {
       } catch (error) {
         const name = (error as Error).name;
         this.failures[name] = (this.failures[name] ?? 0) + 1;
-        state.failure = { fn, error: name, count: failure?.error === name ? failure.count + 1 : 1 };
+        const retries = failure?.retries ?? [];
+        const i = retrierOf(retriers, name);
+        if (i >= 0) retries[i] = (retries[i] ?? 0) + 1;
+        state.failure = { fn, error: name, retries };
         throw error;
       } finally {
         stage.last = this.clock.now;
@@ -472,6 +490,8 @@ export class Simulation {
       definition: withVirtualTimeouts(machine.options.definition),
     });
     const db = runStore().db;
+    // Counted, not timed: every step's store calls go to dynalite without HTTP (bench/in-process-dynamo.ts).
+    const direct = inProcessDynamo(db, stack.dynamo);
     const send = db.send.bind(db);
     (db as { send: unknown }).send = (command: never, ...rest: never[]) => {
       this.partitions.write(command);
@@ -541,7 +561,11 @@ export class Simulation {
       clearInterval(progress);
       (db as { send: unknown }).send = send;
     }
-    return this.figures(t0);
+    try {
+      return await this.figures(t0);
+    } finally {
+      direct();
+    }
   }
 
   private async figures(t0: number): Promise<ConcurrentFigures> {

@@ -54,6 +54,8 @@ export type Stack = {
   bucket: string;
   table: string;
   stepFunctions: LocalStepFunctions;
+  /** DynamoDB (dynalite), in this process: benchmarks that count rather than time reach it without HTTP. */
+  dynamo: Server;
   /**
    * The default event bus: PutEvents on the API port, delivered by the rules of serverless.yml, and
    * every event kept (`seen`) so a person or a test can see what a deployment would have put there.
@@ -313,6 +315,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     bucket,
     table,
     stepFunctions,
+    dynamo,
     endedAtStart,
     events,
     stop: async () => {
