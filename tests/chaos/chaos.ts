@@ -97,11 +97,18 @@ function scenario(rng: () => number): Scenario {
   };
 }
 
-/** Throttling and 5xx from the AWS APIs the handlers call: the SDK's retries must absorb them. */
-function injectThrottling(rng: () => number, rate: number, counter: { n: number }) {
+type Stackable = { add: (m: unknown, o: unknown) => void; remove: (name: string) => boolean };
+
+/**
+ * Throttling and 5xx from the AWS APIs the handlers call: the SDK's retries must absorb them. The
+ * clients are shared by the process, so the fault replaces any earlier one and comes off at the end.
+ */
+function injectThrottling(rng: () => number, rate: number, counter: { n: number }): () => void {
   const clients = [dynamoClient(), s3Client(), sfnClient()];
-  for (const client of clients) {
-    (client.middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+  const stacks = clients.map((client) => client.middlewareStack as unknown as Stackable);
+  for (const stack of stacks) {
+    stack.remove("chaosThrottle");
+    stack.add(
       (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
         if (rng() < rate) {
           counter.n++;
@@ -117,6 +124,9 @@ function injectThrottling(rng: () => number, rate: number, counter: { n: number 
       { step: "finalizeRequest", priority: "low", name: "chaosThrottle" },
     );
   }
+  return () => {
+    for (const stack of stacks) stack.remove("chaosThrottle");
+  };
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
@@ -288,7 +298,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   });
   bus = stack.events;
   const throttles = { n: 0 };
-  injectThrottling(rng, options.faults === false ? 0 : (options.throttleRate ?? 0.02), throttles);
+  const undoThrottling = injectThrottling(
+    rng,
+    options.faults === false ? 0 : (options.throttleRate ?? 0.02),
+    throttles,
+  );
   const api = apiClient(stack.urls.API, stack.apiKey);
   const sfn = localSfn(stack.urls.StepFunctions);
   const started = Date.now();
@@ -481,6 +495,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   faults["throttled AWS calls"] = throttles.n;
   sfn.destroy();
   await stack.stop();
+  undoThrottling();
   durations.sort((a, b) => a - b);
   const pct = (p: number) =>
     durations.length ? durations[Math.min(durations.length - 1, Math.floor(p * durations.length))] : 0;
