@@ -28,6 +28,17 @@ async function planningRun(): Promise<string> {
   return runId;
 }
 
+/** Polling settings for steps that never poll here (each test asks only AcquireCapacity). */
+const settings = {
+  stallSeconds: 60,
+  bootSeconds: 60,
+  minPollSeconds: 1,
+  maxPollSeconds: 2,
+  bootEstimateSeconds: 0,
+  watchSeconds: 0,
+  watchIntervalMs: 25,
+};
+
 describe("AcquireCapacity", () => {
   it("leaves no instance and no open attempt when the execution is aborted while it launches", async () => {
     const runId = await planningRun();
@@ -57,15 +68,7 @@ describe("AcquireCapacity", () => {
       store: store(),
       capacity,
       artifacts: {} as Artifacts,
-      settings: {
-        stallSeconds: 60,
-        bootSeconds: 60,
-        minPollSeconds: 1,
-        maxPollSeconds: 2,
-        bootEstimateSeconds: 0,
-        watchSeconds: 0,
-        watchIntervalMs: 25,
-      },
+      settings,
     };
     await assert.rejects(acquireStep(deps, runId, 0), StaleTransition);
     assert.deepEqual(released, [runId], "the late instance was released");
@@ -90,15 +93,7 @@ describe("AcquireCapacity", () => {
     const deps = {
       store: store(),
       capacity,
-      settings: {
-        stallSeconds: 60,
-        bootSeconds: 60,
-        minPollSeconds: 1,
-        maxPollSeconds: 2,
-        bootEstimateSeconds: 0,
-        watchSeconds: 0,
-        watchIntervalMs: 25,
-      },
+      settings,
     };
     await assert.rejects(acquireStep(deps, runId, 0), Throttled);
     await assert.rejects(acquireStep(deps, runId, 0), Throttled);
@@ -118,15 +113,6 @@ describe("AcquireCapacity", () => {
       describe: async () => [],
       releaseRun: async () => [],
       listManaged: async () => [],
-    };
-    const settings = {
-      stallSeconds: 60,
-      bootSeconds: 60,
-      minPollSeconds: 1,
-      maxPollSeconds: 2,
-      bootEstimateSeconds: 0,
-      watchSeconds: 0,
-      watchIntervalMs: 25,
     };
     await assert.rejects(acquireStep({ store: store(), capacity, settings }, runId, 0), Throttled);
     assert.equal(asked, modelDiskGiB({ parameters: 7e9, dtype: "bfloat16" }));
