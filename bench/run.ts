@@ -3,7 +3,7 @@
 //
 //   npm run bench                  all six benchmarks
 //   npm run bench -- --quick       fewer runs and samples (a smoke check, not figures to quote)
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { projectRoot, startStack } from "../local/stack.ts";
 import { type BundleFigures, coldStart } from "./cold-start.ts";
 import { type ConcurrentFigures, startConcurrentRuns } from "./concurrent-child.ts";
 import type { EventLatencyFigures } from "./event-latency.ts";
-import { type HistoryFigures, historyBenchmark } from "./history.ts";
+import type { HistoryFigures } from "./history.ts";
 import { inProcessDynamo } from "./in-process-dynamo.ts";
 import { CLIENT_POLL_MS, overhead, throughput } from "./local-runs.ts";
 import { orchestrationCost, prices, SPOT_DISCOUNT, spotPerHour } from "./prices.ts";
@@ -150,6 +150,36 @@ try {
 
 concurrent.nice(0);
 
+// ---- 5. queries against a long history: seeded in a process of its own from now on, beside the events
+// and the virtual-time runs below (counted, not timed); its queries are timed once all else is done ----
+const sizes = quick ? [1_000, 10_000] : [10_000, 100_000];
+say(`history: seeding ${sizes.join(" and ")} runs (each its own table) in its own process`);
+const historyChild = spawn(
+  process.execPath,
+  [
+    join(projectRoot, "bench/history-child.ts"),
+    "--sizes",
+    sizes.join(","),
+    "--models",
+    "50",
+    "--times",
+    quick ? "3" : "7",
+  ],
+  { stdio: ["pipe", "pipe", "inherit"] },
+);
+let historyOut = "";
+historyChild.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+  historyOut += chunk;
+});
+const historyDone = new Promise<HistoryFigures[]>((resolve, reject) => {
+  historyChild.on("error", reject);
+  historyChild.on("exit", (code) => {
+    const line = historyOut.split("\n").findLast((l) => l.startsWith('{"history"'));
+    if (code !== 0 || !line) reject(new Error(`bench/history-child.ts exited ${code} without figures`));
+    else resolve((JSON.parse(line) as { history: HistoryFigures[] }).history);
+  });
+});
+
 // ---- 2. events on the local stack (own process, alongside the virtual-time runs below) ----
 const eventRuns = quick ? 6 : 20;
 say(`events: ${eventRuns} Spot warnings, cancels and ends on a local stack with the deployed polling`);
@@ -222,17 +252,11 @@ try {
 say("events: waiting for the local stack's figures");
 const events = await eventsChild;
 
-// ---- 5. queries against a long history, seeded straight into the table ----
-const sizes = quick ? [1_000, 10_000] : [10_000, 100_000];
-say(`history: seeding ${sizes.join(" and ")} runs (each its own table), then timing the queries`);
-const historyFigures = await historyBenchmark({
-  sizes,
-  models: 50,
-  times: quick ? 3 : 7,
-  // Timed once benchmark 6 has finished, so both sizes are measured on the same quiet machine.
-  quiet: () => concurrentJob,
-  say,
-});
+// ---- 5. the history's queries, timed once benchmark 6 has finished too: both sizes on the same quiet machine ----
+await concurrentJob;
+say("history: timing the queries");
+historyChild.stdin.end("quiet\n");
+const historyFigures = await historyDone;
 const concurrentFigures: ConcurrentFigures = await concurrentJob;
 
 const hours = (s: Scenario) => s.minutes / 60;
