@@ -6,7 +6,7 @@ import { SpotevalError } from "../core/errors.ts";
 import { metricsCsv } from "../core/formats.ts";
 import { mergeShards, type Shard } from "../core/merge.ts";
 import { harnessTables, parseResults, uniqueRows } from "../core/results.ts";
-import { countDocuments, samplesFileFor } from "../core/samples.ts";
+import { documentsFromSamples } from "../core/samples.ts";
 
 export const mergeUsage = `usage: spoteval merge-results --tasks LIST FILE... [--format json|markdown|csv]
 
@@ -17,15 +17,11 @@ export const mergeUsage = `usage: spoteval merge-results --tasks LIST FILE... [-
 
 async function readShard(path: string): Promise<Shard> {
   const file = parseResults(await readFile(path, "utf8"));
-  const missing = Object.keys(file.results).filter((task) => !file["n-samples"]?.[task]);
-  const documents: Record<string, number> = {};
-  if (missing.length) {
-    const names = await readdir(dirname(path));
-    for (const task of missing) {
-      const samples = samplesFileFor(task, names);
-      if (samples) documents[task] = countDocuments(await readFile(join(dirname(path), samples), "utf8"));
-    }
-  }
+  const missing = Object.keys(file.results).some((task) => !file["n-samples"]?.[task]);
+  const names = missing ? await readdir(dirname(path)) : [];
+  const documents = await documentsFromSamples(file, names, (name) =>
+    readFile(join(dirname(path), name), "utf8"),
+  );
   return { file, documents, origin: { name: path } };
 }
 

@@ -4,7 +4,7 @@
 // 0.4.3 on: JSON Lines named `samples_<task>_<timestamp>.jsonl`, with doc_hash, prompt_hash and
 //   target_hash; from 0.4.7 on each record also names its `filter` and its `metrics`.
 import { ResultsInvalid } from "./errors.ts";
-import { parsePythonJson } from "./results.ts";
+import { parsePythonJson, type ResultsFile } from "./results.ts";
 
 /** The fields every release writes that are not per-document metric values. */
 const notMetrics = new Set([
@@ -127,4 +127,22 @@ export function samplesFileFor(task: string, names: string[]): string | undefine
   const found = names.filter((name) => name.endsWith(".jsonl") && taskOfSamplesFile(name, [task]) === task);
   if (found.length > 1) throw new ResultsInvalid(`several samples files for ${task}: ${found.join(", ")}`);
   return found[0];
+}
+
+/**
+ * Documents per task, counted in the samples files beside a results file, for the tasks whose release
+ * wrote no `n-samples` (0.4.1): what a merge weighs them by. `names` are the files beside it, `read`
+ * reads one of them (from disk or S3).
+ */
+export async function documentsFromSamples(
+  file: ResultsFile,
+  names: string[],
+  read: (name: string) => Promise<string>,
+): Promise<Record<string, number>> {
+  const documents: Record<string, number> = {};
+  for (const task of Object.keys(file.results).filter((t) => !file["n-samples"]?.[t])) {
+    const samples = samplesFileFor(task, names);
+    if (samples) documents[task] = countDocuments(await read(samples));
+  }
+  return documents;
 }

@@ -9,7 +9,7 @@ import { mergeShards, type Shard } from "./merge.ts";
 import { shardTaskSpecs } from "./planner.ts";
 import { parseResults } from "./results.ts";
 import type { Attempt, Plan, Run, RunStore } from "./run-store.ts";
-import { countDocuments, samplesFileFor } from "./samples.ts";
+import { documentsFromSamples } from "./samples.ts";
 import { isFinal } from "./schemas.ts";
 
 type Deps = { store: RunStore; now?: () => Date };
@@ -233,16 +233,10 @@ async function readShard(
 ): Promise<{ shard: Shard; simulated: boolean }> {
   const key = o.resultsKey as string;
   const file = parseResults(await artifacts.getText(key));
-  const missing = Object.keys(file.results).filter((task) => !file["n-samples"]?.[task]);
-  const documents: Record<string, number> = {};
-  if (missing.length) {
-    const prefix = key.slice(0, key.lastIndexOf("/") + 1);
-    const names = (await artifacts.list(prefix)).map((k) => k.slice(prefix.length));
-    for (const task of missing) {
-      const samples = samplesFileFor(task, names);
-      if (samples) documents[task] = countDocuments(await artifacts.getText(prefix + samples));
-    }
-  }
+  const prefix = key.slice(0, key.lastIndexOf("/") + 1);
+  const missing = Object.keys(file.results).some((task) => !file["n-samples"]?.[task]);
+  const names = missing ? (await artifacts.list(prefix)).map((k) => k.slice(prefix.length)) : [];
+  const documents = await documentsFromSamples(file, names, (name) => artifacts.getText(prefix + name));
   const engine = file.config?.spoteval_engine as EngineRecord | undefined;
   const origin = {
     name: `shard ${o.shard + 1} (${o.runId})`,

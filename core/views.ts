@@ -5,6 +5,7 @@ import { type MetricRow, printTables, tablesFromRows } from "./results.ts";
 import type { RunParity } from "./run-parity.ts";
 import type { Attempt, Run, StoredMetric } from "./run-store.ts";
 import type { Progress } from "./schemas.ts";
+import { costOf } from "./shards.ts";
 
 export function runSummary(run: Run) {
   return {
@@ -43,7 +44,7 @@ export function runDetail(
     cancelRequested: Boolean(run.cancelRequested),
     phase: progress?.phase ?? (current ? "boot" : undefined),
     progress,
-    costSoFarUsd: costSoFar(every),
+    costSoFarUsd: costOf(every),
     ...(shards.length
       ? { shards: shards.map((s) => shardDetail(s, run.shards?.length ?? shards.length)) }
       : {}),
@@ -73,9 +74,6 @@ export function runDetail(
   };
 }
 
-const costSoFar = (attempts: Attempt[]) =>
-  Math.round(attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0) * 1e6) / 1e6;
-
 /** One shard: what it runs, where, how far it is, what it has cost. */
 function shardDetail({ run, attempts }: ShardView, count: number) {
   const current = attempts.at(-1);
@@ -99,7 +97,7 @@ function shardDetail({ run, attempts }: ShardView, count: number) {
       endReason: a.endReason,
       costUsd: a.costUsd,
     })),
-    costSoFarUsd: costSoFar(attempts),
+    costSoFarUsd: costOf(attempts),
   };
 }
 
