@@ -86,22 +86,16 @@ export async function samplesBeside(
 /** Reads the run's own samples of some tasks, when a reference has samples to pair them with. */
 export type SamplesLoader = (tasks: ReadonlySet<string>) => Promise<Map<string, SamplesFile>>;
 
-/** The same evaluation: tasks and n-shot, limit, harness, model revision and dtype. */
-const sameConfiguration = (a: Run, b: Run) =>
+/** What makes two runs the same evaluation: tasks and n-shot, limit, harness, model revision and dtype. */
+const configurationOf = (r: Run) =>
   JSON.stringify([
-    a.spec.tasks,
-    a.spec.limit,
-    a.spec.harnessRevision,
-    a.spec.model.revision,
-    a.spec.model.dtype,
-  ]) ===
-  JSON.stringify([
-    b.spec.tasks,
-    b.spec.limit,
-    b.spec.harnessRevision,
-    b.spec.model.revision,
-    b.spec.model.dtype,
+    r.spec.tasks,
+    r.spec.limit,
+    r.spec.harnessRevision,
+    r.spec.model.revision,
+    r.spec.model.dtype,
   ]);
+const sameConfiguration = (a: Run, b: Run) => configurationOf(a) === configurationOf(b);
 
 async function whereItRan(store: RunStore, runId: string) {
   const last = (await store.listAttempts(runId)).at(-1);
